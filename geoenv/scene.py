@@ -290,24 +290,28 @@ class Scene:
         Rule: rasterise the floor points on a :data:`FOOTPRINT_CELL` grid; close gaps (one
         3x3 closing) and fill holes (furniture hides floor); keep the largest 8-connected
         component; take the union of its cells and clip it to the convex hull of the floor
-        points (which removes the raster's overshoot at the outer walls).
+        points (which removes the raster's overshoot at the outer walls). Exact for convex
+        rooms sampled up to their walls; along concave (re-entrant) walls the polygon may
+        overshoot by up to one cell.
         """
         xy = self.floor_points[:, :2]
         if len(xy) < 3:
             return None
         origin = xy.min(axis=0) - FOOTPRINT_CELL
         ij = np.floor((xy - origin) / FOOTPRINT_CELL).astype(np.int64)
-        grid = np.zeros(tuple(ij.max(axis=0) + 2), dtype=bool)
-        grid[ij[:, 0], ij[:, 1]] = True
+        # Two empty cells of padding on each side keep the closing clear of the array border.
+        grid = np.zeros(tuple(ij.max(axis=0) + 5), dtype=bool)
+        grid[ij[:, 0] + 2, ij[:, 1] + 2] = True
         grid = ndimage.binary_closing(grid, structure=np.ones((3, 3)))
         grid = ndimage.binary_fill_holes(grid)
         lab, n = ndimage.label(grid, structure=np.ones((3, 3)))
         if n == 0:
             return None
         sizes = np.bincount(lab.ravel())[1:]
-        cells = np.argwhere(lab == int(np.argmax(sizes)) + 1)
-        lo = origin + cells * FOOTPRINT_CELL
-        raster = shapely.union_all(shapely.box(lo[:, 0], lo[:, 1], *(lo + FOOTPRINT_CELL).T))
+        cells = np.argwhere(lab == int(np.argmax(sizes)) + 1) - 2
+        # Union in integer cell coordinates (exact), then scale to metres.
+        cell_union = shapely.union_all(shapely.box(cells[:, 0], cells[:, 1], *(cells + 1).T))
+        raster = shapely.transform(cell_union, lambda c: origin + c * FOOTPRINT_CELL)
         hull = shapely.MultiPoint(xy).convex_hull
         poly = shapely.intersection(raster, hull)
         if isinstance(poly, shapely.MultiPolygon | shapely.GeometryCollection):

@@ -6,6 +6,7 @@ and calls the first loader that recognises the path; ``format=`` picks one by na
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ class LoaderSpec:
 
 
 _LOADERS: dict[str, LoaderSpec] = {}
+_DEMO_SOURCE = re.compile(r"demo(?::(\d+))?")
 
 
 def register(
@@ -66,9 +68,17 @@ def detect_format(path: str | Path) -> str:
 def load_scene(path: str | Path, format: str | None = None, **kwargs: Any) -> Scene:
     """Load a scene from ``path``, detecting the format unless ``format`` names a loader.
 
+    The source ``"demo"`` or ``"demo:SEED"`` (when no such file exists) gives the built-in
+    demo scene.
+
     Raises :class:`~geoenv.errors.SceneFormatError` (or a subclass) naming the file and
     field for anything malformed.
     """
+    m = _DEMO_SOURCE.fullmatch(str(path))
+    if m and format is None and not Path(path).exists():
+        from geoenv.scenes.demo import demo_scene
+
+        return demo_scene(int(m.group(1) or 0))
     p = Path(path)
     name = format or detect_format(p)
     if name not in _LOADERS:
