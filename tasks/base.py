@@ -1,0 +1,280 @@
+"""The template contract: questions, answers, ill-posed parameters, seeded generation.
+
+A template enumerates candidate parameters in a stable order, rejects the ill-posed ones by its
+validity rules (raising :class:`IllPosed` from :meth:`Template.answer`), picks ``n`` with a
+generator seeded from ``(seed, scene id, template name)`` only, and phrases each with a
+paraphrase and a balanced answer position.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from geoenv.errors import GeoenvError
+from geoenv.scene import Scene
+
+Family = Literal["scene", "camera", "visibility", "geo"]
+AnswerType = Literal["choice", "number", "count", "bool", "order"]
+Metric = Literal["exact", "mra"]
+Unit = Literal["m", "cm", "m2", "deg", "count", ""]
+ParamValue = str | int | float | list[str] | list[int]
+
+
+class IllPosed(GeoenvError):
+    """Parameters that do not make a well-posed question; ``reason`` says which rule fired and
+    ``evidence`` holds the numbers (e.g. the margin and the threshold it missed)."""
+
+    def __init__(self, reason: str, **evidence: Any) -> None:
+        self.reason = reason
+        self.evidence = evidence
+        super().__init__(reason)
+
+
+class Question(BaseModel):
+    """One generated question with its exact answer (a dataset row)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    template: str
+    family: Family
+    answer_type: AnswerType
+    scene_id: str
+    params: dict[str, ParamValue]
+    text: str
+    choices: list[str]
+    answer: str
+    answer_value: float | None
+    unit: Unit
+    metric: Metric
+    tolerance: float | None
+    evidence: dict[str, Any]
+    rationale: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The exact answer for some parameters: ``value`` (str for choices, float for numbers, int
+    for counts, bool, or a list for orders), the deciding numbers and a short derivation."""
+
+    value: Any
+    evidence: dict[str, Any]
+    rationale: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A phrased question: text, choices (empty for free answers) and the canonical answer."""
+
+    text: str
+    choices: list[str]
+    answer: str
+
+
+def stable_seed(*parts: object) -> int:
+    """A 64-bit seed from the sha256 of the parts' reprs: independent of process and order of
+    other work (never Python's salted ``hash``)."""
+    h = hashlib.sha256("\x1f".join(repr(p) for p in parts).encode()).digest()
+    return int.from_bytes(h[:8], "little")
+
+
+def template_rng(seed: int, scene_id: str, template: str) -> np.random.Generator:
+    """The generator a template uses on a scene: a function of (seed, scene id, name) only."""
+    return np.random.default_rng(stable_seed(int(seed), scene_id, template))
+
+
+def question_id(
+    template: str, scene_id: str, params: dict, text: str, choices: Sequence[str]
+) -> str:
+    """Content hash (sha256, 16 hex digits) of template, scene id, params and phrasing."""
+    blob = json.dumps(
+        {"t": template, "s": scene_id, "p": params, "x": text, "c": list(choices)},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def balanced_slots(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` slot indices in ``range(k)``, each used ``n // k`` or ``n // k + 1`` times, shuffled.
+
+    Used to balance the position of the right choice and yes/no answers (CLEVR-style)."""
+    return rng.permutation(np.resize(np.arange(k), n))
+
+
+def name_of(label: str) -> str:
+    """How a category label reads in a question: ``trash_can`` -> ``trash can``."""
+    return label.replace("_", " ")
+
+
+def plural(noun: str) -> str:
+    """English plural of a category name: chair -> chairs, bookshelf -> bookshelves,
+    box -> boxes, shelf unit -> shelf units (the last word is inflected)."""
+    head, _, last = noun.rpartition(" ")
+    if last.endswith(("s", "x", "z", "ch", "sh")):
+        last += "es"
+    elif last.endswith("f") and not last.endswith("ff"):
+        last = last[:-1] + "ves"
+    elif last.endswith("y") and last[-2:-1] not in tuple("aeiou"):
+        last = last[:-1] + "ies"
+    else:
+        last += "s"
+    return f"{head} {last}" if head else last
+
+
+def fmt_number(x: float, decimals: int) -> str:
+    """Canonical answer string of a number (fixed decimals, no sign of zero)."""
+    s = f"{x:.{decimals}f}"
+    return "0" + s[2:] if s.startswith("-0") and float(s) == 0 else s
+
+
+@dataclass(frozen=True)
+class Template(ABC):
+    """Base class of every template; subclasses are frozen dataclasses whose fields are the
+    thresholds (each documented in docs/tasks.md with its default)."""
+
+    name: ClassVar[str]
+    family: ClassVar[Family]
+    answer_type: ClassVar[AnswerType]
+    metric: ClassVar[Metric]
+    unit: ClassVar[Unit] = ""
+    #: Decimals of the canonical answer string of a number.
+    decimals: ClassVar[int] = 2
+    #: What the template needs from a scene, e.g. ``("objects",)`` or ``("objects", "frames")``.
+    inputs: ClassVar[tuple[str, ...]] = ("objects",)
+    #: One-paragraph statement of the exact rule (docs/tasks.md).
+    rule: ClassVar[str] = ""
+    #: Parameter names and what they hold (docs/tasks.md and the oracle).
+    param_doc: ClassVar[dict[str, str]] = {}
+    #: Number of balanced answer slots: choices per question, or 2 (yes/no) for bools.
+    slots: ClassVar[int] = 1
+
+    # ------------------------------------------------------------ to implement
+    @abstractmethod
+    def candidates(self, scene: Scene) -> list[dict[str, ParamValue]]:
+        """Candidate parameters in a stable order (not yet validated)."""
+
+    @abstractmethod
+    def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
+        """The exact answer; raises :class:`IllPosed` when a validity rule rejects ``params``."""
+
+    @abstractmethod
+    def render(
+        self,
+        scene: Scene,
+        params: dict[str, ParamValue],
+        answer: Answer,
+        rng: np.random.Generator,
+        slot: int,
+    ) -> Rendered:
+        """Phrase the question (paraphrase chosen with ``rng``); ``slot`` is the balanced
+        position of the right choice (or 0 = yes, 1 = no for bools)."""
+
+    # ------------------------------------------------------------ shared
+    def thresholds(self) -> dict[str, Any]:
+        """The template's parameters (thresholds) and their values."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def answer_value(self, answer: Answer) -> float | None:
+        """The number of a numeric or count answer (None otherwise)."""
+        if self.answer_type in ("number", "count"):
+            return float(answer.value)
+        return None
+
+    def tolerance(self) -> float | None:
+        """Stated tolerance of the metric: none for exact match; MRA is relative by definition."""
+        return None
+
+    def question(
+        self,
+        scene: Scene,
+        params: dict[str, ParamValue],
+        rng: np.random.Generator,
+        slot: int = 0,
+        answer: Answer | None = None,
+    ) -> Question:
+        """Build the :class:`Question` for parameters (validated unless ``answer`` is given)."""
+        ans = self.answer(scene, params) if answer is None else answer
+        r = self.render(scene, params, ans, rng, slot)
+        return Question(
+            id=question_id(self.name, scene.id, params, r.text, r.choices),
+            template=self.name,
+            family=self.family,
+            answer_type=self.answer_type,
+            scene_id=scene.id,
+            params=params,
+            text=r.text,
+            choices=r.choices,
+            answer=r.answer,
+            answer_value=self.answer_value(ans),
+            unit=self.unit,
+            metric=self.metric,
+            tolerance=self.tolerance(),
+            evidence=ans.evidence,
+            rationale=ans.rationale,
+        )
+
+    def valid(self, scene: Scene) -> list[tuple[dict[str, ParamValue], Answer]]:
+        """Every well-posed candidate with its answer, in candidate order."""
+        out = []
+        for p in self.candidates(scene):
+            try:
+                out.append((p, self.answer(scene, p)))
+            except IllPosed:
+                continue
+        return out
+
+    def generate(self, scene: Scene, seed: int, n: int) -> list[Question]:
+        """Up to ``n`` well-posed questions, a pure function of (scene, seed, template).
+
+        Candidates are visited in a seeded random order and validated until ``n`` pass, so the
+        cost is proportional to ``n`` plus the rejections, not to the candidate count.
+        """
+        rng = template_rng(seed, scene.id, self.name)
+        cands = self.candidates(scene)
+        chosen: list[tuple[dict[str, ParamValue], Answer]] = []
+        for i in rng.permutation(len(cands)):
+            if len(chosen) >= n:
+                break
+            try:
+                chosen.append((cands[i], self.answer(scene, cands[i])))
+            except IllPosed:
+                continue
+        slots = balanced_slots(len(chosen), max(1, self.slots), rng)
+        return [
+            self.question(scene, p, rng, int(s), answer=a)
+            for (p, a), s in zip(chosen, slots, strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class _Forms:
+    """Paraphrase helper: pick one of several format strings with the generator."""
+
+    forms: tuple[str, ...] = field(default_factory=tuple)
+
+    def pick(self, rng: np.random.Generator, **kw: str) -> str:
+        return self.forms[int(rng.integers(len(self.forms)))].format(**kw)
+
+
+def forms(*texts: str) -> _Forms:
+    """Paraphrases of one question, with ``{placeholders}``."""
+    return _Forms(tuple(texts))
+
+
+def place_choice(
+    correct: str, others: Sequence[str], slot: int, rng: np.random.Generator
+) -> list[str]:
+    """Choices with ``correct`` at index ``slot`` and the others shuffled around it."""
+    rest = [others[i] for i in rng.permutation(len(others))]
+    slot = min(slot, len(rest))
+    return [*rest[:slot], correct, *rest[slot:]]
