@@ -294,7 +294,8 @@ class Scene:
         rooms sampled up to their walls; along concave (re-entrant) walls the polygon may
         overshoot by up to one cell.
         """
-        xy = self.floor_points[:, :2]
+        # Snap to a 1 nm grid: GEOS's hull is not robust to subnormal coordinates.
+        xy = np.round(self.floor_points[:, :2], 9) + 0.0
         if len(xy) < 3:
             return None
         origin = xy.min(axis=0) - FOOTPRINT_CELL
