@@ -179,13 +179,22 @@ def box_surface_points(
     """
     half = np.asarray(size, dtype=np.float64) / 2
     axes = [np.linspace(-h, h, max(2, int(np.ceil(2 * h / spacing)) + 1)) for h in half]
-    faces = []
-    for k in range(3):
-        i, j = [a for a in range(3) if a != k]
-        gi, gj = np.meshgrid(axes[i], axes[j], indexing="ij")
-        for sign in (-1.0, 1.0):
-            f = np.empty((gi.size, 3))
-            f[:, i], f[:, j], f[:, k] = gi.ravel(), gj.ravel(), sign * half[k]
-            faces.append(f)
-    local = np.unique(np.concatenate(faces), axis=0)
+    if np.any(half == 0):  # flat box: its points are one rectangle (or a segment / a point)
+        grids = np.meshgrid(*axes, indexing="ij")
+        local = np.unique(np.column_stack([g.ravel() for g in grids]), axis=0)
+    else:
+        # Each point once: the x faces take their full grid, the y faces skip the x ends,
+        # the z faces skip the x and y ends (those points already lie on other faces).
+        inner = [a[1:-1] for a in axes]
+        faces = []
+        for k, (gi, gj) in enumerate(
+            ((axes[1], axes[2]), (inner[0], axes[2]), (inner[0], inner[1]))
+        ):
+            i, j = [a for a in range(3) if a != k]
+            mi, mj = np.meshgrid(gi, gj, indexing="ij")
+            for sign in (-1.0, 1.0):
+                f = np.empty((mi.size, 3))
+                f[:, i], f[:, j], f[:, k] = mi.ravel(), mj.ravel(), sign * half[k]
+                faces.append(f)
+        local = np.concatenate(faces)
     return local @ np.asarray(rotation, dtype=np.float64).T + np.asarray(center, dtype=np.float64)
