@@ -82,7 +82,9 @@ class GeoLayer:
         if self.crs.equals(WGS84, ignore_axis_order=True):
             return self.geometries
         tr = pyproj.Transformer.from_crs(self.crs, WGS84, always_xy=True)
-        return shapely.transform(self.geometries, lambda c: np.column_stack(tr.transform(*c.T)))
+        return shapely.transform(
+            self.geometries, lambda c: np.column_stack(tr.transform(*c.T)), include_z=None
+        )
 
     @cached_property
     def local_crs(self) -> pyproj.CRS:
@@ -102,7 +104,9 @@ class GeoLayer:
     def local(self) -> np.ndarray:
         """Geometries in :attr:`local_crs` (metres, x east, y north at the centre)."""
         tr = pyproj.Transformer.from_crs(WGS84, self.local_crs, always_xy=True)
-        return shapely.transform(self.lonlat, lambda c: np.column_stack(tr.transform(*c.T)))
+        return shapely.transform(
+            self.lonlat, lambda c: np.column_stack(tr.transform(*c.T)), include_z=None
+        )
 
     def index_of(self, feature_id: str) -> int:
         return self.ids.index(feature_id)
