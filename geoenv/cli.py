@@ -144,15 +144,112 @@ def demo(
     )
 
 
-def _run_generation(scene: Scene, out: Path, seed: int) -> None:
-    """Run every registered task template on the scene (none exist yet: say so)."""
-    import geoenv.tasks as tasks
+def _run_generation(scene: Scene, out: Path, seed: int, per_template: int = 5) -> None:
+    """Run every registered template on the scene; write and show the questions."""
+    from geoenv.pipelines.rows import write_questions
+    from geoenv.tasks.generate import generate_scene
 
-    registry = getattr(tasks, "registry", None)
-    if registry is None:
-        console.print("generation: no task templates are registered yet (see the task issue)")
+    res = generate_scene(scene, seed, per_template)
+    path = write_questions(res.questions, out / "questions" / f"{scene.id}.parquet")
+    _print_counts({scene.id: res})
+    sample = Table(title="sample questions (one per template)", show_lines=True)
+    for col in ("template", "question", "answer"):
+        sample.add_column(col)
+    seen: set[str] = set()
+    for q in res.questions:
+        if q.template in seen:
+            continue
+        seen.add(q.template)
+        choices = f"\n[dim]choices: {' | '.join(q.choices)}[/dim]" if q.choices else ""
+        sample.add_row(q.template, q.text + choices, f"{q.answer} {q.unit}".strip())
+    console.print(sample)
+    console.print(f"wrote {len(res.questions)} questions to {path}")
+    _report_failures(out, res.failures)
+
+
+def _print_counts(results: dict) -> None:
+    t = Table(title="questions per template")
+    t.add_column("template")
+    for sid in results:
+        t.add_column(sid, justify="right")
+    names = sorted({n for r in results.values() for n in r.counts()})
+    for n in names:
+        t.add_row(n, *(str(r.counts().get(n, 0)) for r in results.values()))
+    console.print(t)
+
+
+def _report_failures(out: Path, failures: list[dict]) -> None:
+    if not failures:
         return
-    registry.run_demo(scene, out, seed)  # pragma: no cover - added by the task issue
+    path = out / "failures.jsonl"
+    with path.open("w") as fh:
+        for f in failures:
+            fh.write(json.dumps(f, sort_keys=True) + "\n")
+    console.print(f"[yellow]{len(failures)} failure(s) recorded in {path}[/yellow]")
+    for f in failures:
+        console.print(
+            f"  [yellow]{f.get('scene_id')} / {f.get('template', '-')}: {f['error']}[/yellow]"
+        )
+
+
+@app.command("tasks")
+def list_tasks() -> None:
+    """List the task templates with their family, answer type, unit and metric."""
+    from geoenv.tasks import templates
+
+    t = Table(title="task templates")
+    for col in ("name", "family", "answer", "unit", "metric", "thresholds"):
+        t.add_column(col)
+    for tpl in templates().values():
+        th = ", ".join(f"{k}={v}" for k, v in tpl.thresholds().items())
+        t.add_row(tpl.name, tpl.family, tpl.answer_type, tpl.unit or "-", tpl.metric, th)
+    console.print(t)
+
+
+@app.command()
+def generate(
+    scenes: Annotated[list[str], typer.Argument(help="Scene paths (any format) or 'demo[:SEED]'.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    seed: Annotated[int, typer.Option(help="Generation seed.")] = 0,
+    per_template: Annotated[int, typer.Option(help="Questions per template per scene.")] = 10,
+    templates_: Annotated[
+        str | None, typer.Option("--templates", help="Comma-separated template names.")
+    ] = None,
+) -> None:
+    """Generate questions in-process: one Parquet file per scene in OUT, failures in
+    OUT/failures.jsonl (a scene that fails to load is recorded and the others go on)."""
+    from geoenv.pipelines.rows import write_questions
+    from geoenv.scenes import load_scene
+    from geoenv.tasks.generate import generate_scene, resolve_templates
+
+    if per_template < 1:
+        raise typer.BadParameter("--per-template must be >= 1")
+    names = [n.strip() for n in templates_.split(",") if n.strip()] if templates_ else None
+    try:
+        names = resolve_templates(names)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc.args[0])) from None
+    out.mkdir(parents=True, exist_ok=True)
+    results, failures = {}, []
+    for src in scenes:
+        try:
+            sc = load_scene(src)
+        except GeoenvError as exc:
+            failures.append(
+                {"scene_id": None, "source": src, "error": f"{type(exc).__name__}: {exc}"}
+            )
+            continue
+        res = generate_scene(sc, seed, per_template, names)
+        write_questions(res.questions, out / f"{sc.id}.parquet")
+        results[sc.id] = res
+        failures.extend(res.failures)
+    if results:
+        _print_counts(results)
+    total = sum(len(r.questions) for r in results.values())
+    console.print(f"wrote {total} questions for {len(results)} scene(s) to {out}")
+    _report_failures(out, failures)
+    if not results:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover

@@ -1,0 +1,98 @@
+"""Question rows as Arrow tables and Parquet files with a pinned schema.
+
+``params`` and ``evidence`` are canonical JSON strings (sorted keys, no spaces), so a row is a
+flat record every Parquet reader understands. Files are sorted by question id, zstd-compressed,
+with a fixed row-group size: the same questions always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from geoenv.tasks.base import Question
+
+#: The pinned schema of a question row (docs: docs/dataset.md, when the pipeline lands).
+QUESTION_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("template", pa.string(), nullable=False),
+        pa.field("family", pa.string(), nullable=False),
+        pa.field("answer_type", pa.string(), nullable=False),
+        pa.field("scene_id", pa.string(), nullable=False),
+        pa.field("params", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("choices", pa.list_(pa.string()), nullable=False),
+        pa.field("answer", pa.string(), nullable=False),
+        pa.field("answer_value", pa.float64()),
+        pa.field("unit", pa.string(), nullable=False),
+        pa.field("metric", pa.string(), nullable=False),
+        pa.field("tolerance", pa.float64()),
+        pa.field("evidence", pa.string(), nullable=False),
+        pa.field("rationale", pa.string(), nullable=False),
+    ]
+)
+ROW_GROUP_SIZE = 10_000
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no spaces; numpy scalars and arrays become plain numbers."""
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain
+    )
+
+
+def question_rows(questions: Iterable[Question]) -> list[dict[str, Any]]:
+    """Plain dict rows (params/evidence as canonical JSON), sorted by question id."""
+    rows = []
+    for q in questions:
+        d = q.model_dump()
+        d["params"] = canonical_json(d["params"])
+        d["evidence"] = canonical_json(d["evidence"])
+        rows.append(d)
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def questions_table(questions: Iterable[Question]) -> pa.Table:
+    """Arrow table of questions in :data:`QUESTION_SCHEMA`, sorted by id."""
+    rows = question_rows(questions)
+    return pa.Table.from_pylist(rows, schema=QUESTION_SCHEMA)
+
+
+def write_questions(questions: Sequence[Question] | pa.Table, path: str | Path) -> Path:
+    """Write questions to a Parquet file (deterministic bytes); returns the path."""
+    table = questions if isinstance(questions, pa.Table) else questions_table(questions)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(
+        table,
+        path,
+        compression="zstd",
+        compression_level=3,
+        row_group_size=ROW_GROUP_SIZE,
+        write_statistics=True,
+    )
+    return path
+
+
+def read_questions(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a question Parquet file, with params and evidence decoded from JSON."""
+    rows = pq.read_table(path, schema=QUESTION_SCHEMA).to_pylist()
+    for r in rows:
+        r["params"] = json.loads(r["params"])
+        r["evidence"] = json.loads(r["evidence"])
+    return rows
