@@ -1,8 +1,9 @@
 """Question rows as Arrow tables and Parquet files with a pinned schema.
 
-``params`` and ``evidence`` are canonical JSON strings (sorted keys, no spaces), so a row is a
-flat record every Parquet reader understands. Files are sorted by question id, zstd-compressed,
-with a fixed row-group size: the same questions always give the same bytes.
+``params``, ``evidence`` and ``variant_params`` are canonical JSON strings (sorted keys, no
+spaces), so a row is a flat record every Parquet reader understands. Files are sorted by
+question id, zstd-compressed, with a fixed row-group size: the same questions always give the
+same bytes.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ QUESTION_SCHEMA = pa.schema(
         pa.field("tolerance", pa.float64()),
         pa.field("evidence", pa.string(), nullable=False),
         pa.field("rationale", pa.string(), nullable=False),
+        pa.field("variant", pa.string(), nullable=False),
+        pa.field("base_question_id", pa.string()),
+        pa.field("variant_params", pa.string(), nullable=False),
     ]
 )
 ROW_GROUP_SIZE = 10_000
@@ -63,6 +67,7 @@ def question_rows(questions: Iterable[Question]) -> list[dict[str, Any]]:
         d = q.model_dump()
         d["params"] = canonical_json(d["params"])
         d["evidence"] = canonical_json(d["evidence"])
+        d["variant_params"] = canonical_json(d["variant_params"])
         rows.append(d)
     return sorted(rows, key=lambda r: r["id"])
 
@@ -95,4 +100,5 @@ def read_questions(path: str | Path) -> list[dict[str, Any]]:
     for r in rows:
         r["params"] = json.loads(r["params"])
         r["evidence"] = json.loads(r["evidence"])
+        r["variant_params"] = json.loads(r["variant_params"])
     return rows

@@ -58,6 +58,12 @@ class Question(BaseModel):
     tolerance: float | None
     evidence: dict[str, Any]
     rationale: str
+    #: ``clean`` for a question as generated; ``occlusion`` / ``degradation`` for a variant
+    #: derived from the question ``base_question_id`` with ``variant_params`` (type, severity,
+    #: dropped frames, ...).
+    variant: str = "clean"
+    base_question_id: str | None = None
+    variant_params: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
