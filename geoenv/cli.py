@@ -208,48 +208,101 @@ def list_tasks() -> None:
 
 @app.command()
 def generate(
-    scenes: Annotated[list[str], typer.Argument(help="Scene paths (any format) or 'demo[:SEED]'.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    sources: Annotated[
+        list[str] | None, typer.Argument(help="Scene paths, directories, manifests or 'demo:A-B'.")
+    ] = None,
+    scenes: Annotated[
+        list[str] | None, typer.Option("--scenes", help="Manifest file or directory (repeatable).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Release directory.")] = Path("release"),
     seed: Annotated[int, typer.Option(help="Generation seed.")] = 0,
     per_template: Annotated[int, typer.Option(help="Questions per template per scene.")] = 10,
     templates_: Annotated[
         str | None, typer.Option("--templates", help="Comma-separated template names.")
     ] = None,
+    variants: Annotated[
+        str | None, typer.Option(help="Comma-separated variants: occlusion, degradation.")
+    ] = None,
+    executor: Annotated[
+        str, typer.Option(help="local (in-process / process pool) or ray.")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster address ('auto' or ADDR); default: local Ray.")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Parallel workers (processes or Ray tasks).")] = 1,
+    fail_on_error: Annotated[
+        bool, typer.Option(help="Exit non-zero when any scene failed.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
-    """Generate questions in-process: one Parquet file per scene in OUT, failures in
-    OUT/failures.jsonl (a scene that fails to load is recorded and the others go on)."""
-    from geoenv.pipelines.rows import write_questions
-    from geoenv.scenes import load_scene
-    from geoenv.tasks.generate import generate_scene, resolve_templates
+    """Generate a Parquet QA release: OUT/data/<split>/<scene_id>.parquet, README.md (dataset
+    card), manifest.json and failures.jsonl. Byte-identical for the same inputs and seed,
+    whatever the executor or worker count; reruns skip complete scenes."""
+    from geoenv.pipelines.job import JobConfig
+    from geoenv.pipelines.manifest import read_manifest
+    from geoenv.pipelines.release import run_job
+    from geoenv.tasks.generate import resolve_templates
 
-    if per_template < 1:
-        raise typer.BadParameter("--per-template must be >= 1")
+    if executor not in ("local", "ray"):
+        raise typer.BadParameter("--executor must be 'local' or 'ray'")
+    if workers < 1:
+        raise typer.BadParameter("--workers must be >= 1")
     names = [n.strip() for n in templates_.split(",") if n.strip()] if templates_ else None
     try:
         names = resolve_templates(names)
     except KeyError as exc:
         raise typer.BadParameter(str(exc.args[0])) from None
-    out.mkdir(parents=True, exist_ok=True)
-    results, failures = {}, []
-    for src in scenes:
-        try:
-            sc = load_scene(src)
-        except GeoenvError as exc:
-            failures.append(
-                {"scene_id": None, "source": src, "error": f"{type(exc).__name__}: {exc}"}
-            )
-            continue
-        res = generate_scene(sc, seed, per_template, names)
-        write_questions(res.questions, out / f"{sc.id}.parquet")
-        results[sc.id] = res
-        failures.extend(res.failures)
-    if results:
-        _print_counts(results)
-    total = sum(len(r.questions) for r in results.values())
-    console.print(f"wrote {total} questions for {len(results)} scene(s) to {out}")
-    _report_failures(out, failures)
-    if not results:
-        raise typer.Exit(1)
+    var = sorted({v.strip() for v in variants.split(",") if v.strip()}) if variants else []
+    bad_var = [v for v in var if v not in ("occlusion", "degradation")]
+    if bad_var:
+        raise typer.BadParameter(f"unknown variants {bad_var}; known: occlusion, degradation")
+    specs = [*(sources or []), *(scenes or [])]
+    if not specs:
+        raise typer.BadParameter("give scene sources or --scenes MANIFEST_OR_DIR")
+    try:
+        srcs = read_manifest(specs)
+    except GeoenvError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        cfg = JobConfig(
+            out=str(out), seed=seed, per_template=per_template, templates=names, variants=var
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    rep = run_job(srcs, cfg, executor, workers, ray_address, console=console, progress=not quiet)
+    by_scene = {}
+    for o in rep.outcomes:
+        if o.status != "failed":
+            by_scene[o.scene_id] = o.counts
+    _print_release(by_scene)
+    console.print(
+        f"{rep.rows:,} rows from {len(rep.outcomes) - rep.failed} scene(s) "
+        f"({rep.skipped} already complete) in {rep.seconds:.1f} s -> {out}"
+    )
+    for o in rep.outcomes:
+        if o.status == "failed":
+            console.print(f"[yellow]failed: {o.source}: {o.error}[/yellow]")
+    if rep.failed:
+        console.print(
+            f"[yellow]{rep.failed} failure(s) recorded in {out / 'failures.jsonl'}[/yellow]"
+        )
+        if fail_on_error:
+            raise typer.Exit(1)
+
+
+def _print_release(by_scene: dict[str, dict[str, int]]) -> None:
+    if not by_scene:
+        return
+    t = Table(title="rows per template")
+    t.add_column("template")
+    t.add_column("scenes", justify="right")
+    t.add_column("rows", justify="right")
+    names = sorted({n for c in by_scene.values() for n in c})
+    for n in names:
+        vals = [c.get(n, 0) for c in by_scene.values()]
+        t.add_row(n, str(sum(v > 0 for v in vals)), str(sum(vals)))
+    console.print(t)
 
 
 def main() -> None:  # pragma: no cover

@@ -80,21 +80,23 @@ def test_parquet_rows_round_trip_and_bytes(tmp_path):
         assert r["params"] == q.params and r["answer"] == q.answer and r["text"] == q.text
 
 
-def test_generate_cli_writes_parquet_and_records_failures(tmp_path):
+def test_generate_cli_writes_a_release_and_records_failures(tmp_path):
     bad = tmp_path / "broken.ply"
     bad.write_text("ply\nformat ascii 1.0\nelement vertex 2\n")  # truncated header
     out = tmp_path / "out"
-    res = runner.invoke(
-        app,
-        ["generate", "demo:0", str(bad), "--out", str(out), "--per-template", "3",
-         "--templates", "object_count,room_size"],
-    )  # fmt: skip
+    args = ["generate", "demo:0", str(bad), "--out", str(out), "--per-template", "3",
+            "--templates", "object_count,room_size", "--quiet"]  # fmt: skip
+    res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
-    rows = read_questions(out / "demo_0.parquet")
+    (path,) = (out / "data").rglob("demo_0.parquet")
+    rows = read_questions(path)
     assert {r["template"] for r in rows} == {"object_count", "room_size"}
     fails = (out / "failures.jsonl").read_text().splitlines()
     assert len(fails) == 1 and "broken.ply" in fails[0]
+    assert runner.invoke(app, [*args, "--fail-on-error"]).exit_code == 1
     res = runner.invoke(app, ["generate", "demo", "--out", str(out), "--templates", "nope"])
+    assert res.exit_code != 0
+    res = runner.invoke(app, ["generate", "demo", "--out", str(out), "--variants", "blur"])
     assert res.exit_code != 0
 
 
