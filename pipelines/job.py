@@ -170,6 +170,7 @@ def process_scene(source: str, cfg: JobConfig) -> SceneOutcome:
         )
         state = {"fingerprint": fingerprint, "job": cfg.key(), "outcome": outcome.model_dump()}
         _atomic_write(_state_path(out, source), json.dumps(state, sort_keys=True).encode())
+        _record_peak_rss()
         return outcome
     except Exception as exc:  # recorded in failures.jsonl; the job goes on
         return SceneOutcome(
@@ -178,6 +179,18 @@ def process_scene(source: str, cfg: JobConfig) -> SceneOutcome:
             error=f"{type(exc).__name__}: {exc}",
             traceback=traceback.format_exc(limit=6),
         )
+
+
+def _record_peak_rss() -> None:
+    """Bench hook: with ``GEOENV_PEAK_RSS_DIR`` set, each worker process writes its peak RSS
+    (VmHWM, MiB) to ``<dir>/<pid>.rss``. Unset, it does nothing."""
+    d = os.environ.get("GEOENV_PEAK_RSS_DIR")
+    if not d:
+        return
+    with open("/proc/self/status") as fh:
+        kib = next((int(x.split()[1]) for x in fh if x.startswith("VmHWM:")), 0)
+    Path(d).mkdir(parents=True, exist_ok=True)
+    (Path(d) / f"{os.getpid()}.rss").write_text(f"{kib / 1024:.1f}\n")
 
 
 def _maybe_inject_fault(source: str) -> None:
