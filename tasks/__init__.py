@@ -6,6 +6,7 @@ template family module.
 
 # Importing a family module registers its templates; the order here is the registry order.
 from geoenv.tasks import scene_measure  # noqa: I001, F401
+from geoenv.tasks import scene_relations  # noqa: F401
 from geoenv.tasks import camera  # noqa: F401
 from geoenv.tasks.base import Answer, IllPosed, Question, Template
 from geoenv.tasks.registry import get, templates

@@ -113,8 +113,10 @@ def question_id(
 def balanced_slots(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` slot indices in ``range(k)``, each used ``n // k`` or ``n // k + 1`` times, shuffled.
 
-    Used to balance the position of the right choice and yes/no answers (CLEVR-style)."""
-    return rng.permutation(np.resize(np.arange(k), n))
+    Which slots get the ``n % k`` extra uses is itself drawn at random, so pooling many small
+    sets stays balanced too. Used to balance the position of the right choice and yes/no
+    answers (CLEVR-style)."""
+    return rng.permutation(np.resize(rng.permutation(k), n))
 
 
 def name_of(label: str) -> str:
