@@ -131,6 +131,9 @@ class Scene:
         self.mesh_face_instance = mesh_face_instance
         self.geo_layers: dict[str, GeoLayer] = dict(sorted((geo_layers or {}).items()))
         self.metadata: dict[str, Any] = dict(metadata or {})
+        #: Memo for values derived from this (immutable) scene by other modules, e.g. a
+        #: template's candidate list; keys are owned by their writers.
+        self.derived: dict[Any, Any] = {}
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -209,6 +212,13 @@ class Scene:
         return AABB(
             np.min([p.min(0) for p in parts], axis=0), np.max([p.max(0) for p in parts], axis=0)
         )
+
+    @cached_property
+    def aabb_array(self) -> np.ndarray:
+        """(N, 2, 3) min / max corners of every object's box, rows in ``object_ids`` order
+        (metres): for vectorised prefilters."""
+        boxes = [(o.aabb.min, o.aabb.max) for o in self.objects.values()]
+        return np.array(boxes, dtype=np.float64).reshape(-1, 2, 3)
 
     # ------------------------------------------------------------------ distances
     @cached_property

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
@@ -83,6 +83,79 @@ class Rendered:
     text: str
     choices: list[str]
     answer: str
+
+
+class LazyCandidates(Sequence):
+    """A candidate list computed on demand: ``n`` items, item ``i`` is ``make(i)``.
+
+    For large candidate spaces (ordered triples of objects) a template returns this instead of
+    a list; generation then touches only the candidates it visits."""
+
+    def __init__(self, n: int, make: Callable[[int], dict[str, ParamValue]]) -> None:
+        self._n, self._make = int(n), make
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self._make(j) for j in range(*i.indices(self._n))]
+        if not -self._n <= i < self._n:
+            raise IndexError(i)
+        return self._make(i % self._n)
+
+
+def ordered_tuple_at(items: Sequence[str], k: int, index: int) -> list[str]:
+    """The ``index``-th ordered k-tuple of distinct items, in lexicographic order of
+    positions (the order of ``itertools.permutations(items, k)``)."""
+    pool = list(items)
+    out = []
+    for j in range(k):
+        block = 1
+        for t in range(1, k - j):
+            block *= len(pool) - t
+        q, index = divmod(index, block)
+        out.append(pool.pop(q))
+    return out
+
+
+def n_ordered_tuples(m: int, k: int) -> int:
+    out = 1
+    for t in range(k):
+        out *= max(m - t, 0)
+    return out
+
+
+def visit_order(n: int, rng: np.random.Generator) -> Iterator[int]:
+    """Candidate indices in a seeded random order without repeats: a full permutation for
+    small spaces, batched rejection sampling for large ones (so a huge space costs nothing
+    until visited)."""
+    if n <= _PERMUTE_MAX:
+        yield from (int(i) for i in rng.permutation(n))
+        return
+    seen: set[int] = set()
+    while len(seen) < n:
+        for i in rng.integers(0, n, size=256):
+            i = int(i)
+            if i not in seen:
+                seen.add(i)
+                yield i
+        if len(seen) > n // 2:  # mostly visited: finish with the rest, permuted
+            rest = np.setdiff1d(np.arange(n), np.fromiter(seen, dtype=np.int64))
+            yield from (int(i) for i in rng.permutation(rest))
+            return
+
+
+_PERMUTE_MAX = 65_536
+
+
+def memo(scene: Scene, key: object, make: Callable[[], Any]) -> Any:
+    """``make()`` computed once per scene and key (scenes are immutable once built)."""
+    try:
+        return scene.derived[key]
+    except KeyError:
+        value = scene.derived[key] = make()
+        return value
 
 
 def stable_seed(*parts: object) -> int:
@@ -168,8 +241,9 @@ class Template(ABC):
 
     # ------------------------------------------------------------ to implement
     @abstractmethod
-    def candidates(self, scene: Scene) -> list[dict[str, ParamValue]]:
-        """Candidate parameters in a stable order (not yet validated)."""
+    def candidates(self, scene: Scene) -> Sequence[dict[str, ParamValue]]:
+        """Candidate parameters in a stable order (not yet validated): a list, or a
+        :class:`LazyCandidates` for large spaces."""
 
     @abstractmethod
     def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
@@ -248,9 +322,9 @@ class Template(ABC):
         cost is proportional to ``n`` plus the rejections, not to the candidate count.
         """
         rng = template_rng(seed, scene.id, self.name)
-        cands = self.candidates(scene)
+        cands = memo(scene, ("candidates", self), lambda: self.candidates(scene))
         chosen: list[tuple[dict[str, ParamValue], Answer]] = []
-        for i in rng.permutation(len(cands)):
+        for i in visit_order(len(cands), rng):
             if len(chosen) >= n:
                 break
             try:

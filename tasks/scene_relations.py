@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import combinations, permutations
+from itertools import combinations
 from typing import ClassVar
 
 import numpy as np
@@ -19,12 +19,16 @@ from geoenv.scene import STRUCTURAL_LABELS, Scene
 from geoenv.tasks.base import (
     Answer,
     IllPosed,
+    LazyCandidates,
     ParamValue,
     Rendered,
     Template,
     fmt_number,
     forms,
+    memo,
+    n_ordered_tuples,
     name_of,
+    ordered_tuple_at,
     place_choice,
     stable_seed,
 )
@@ -246,12 +250,18 @@ class RelativeDirection(Template):
         "Standing at the {a} and facing the {b}, is the {c} {opts} of you?",
     )
 
-    def candidates(self, scene: Scene) -> list[dict[str, ParamValue]]:
-        return [
-            {"a": a, "b": b, "c": c, "variant": v}
-            for a, b, c in permutations(unique_ids(scene), 3)
-            for v in _VARIANT_CHOICES
-        ]
+    def candidates(self, scene: Scene) -> LazyCandidates:
+        """Ordered (A, B, C) triples of unique objects x variants, built on demand (the order
+        of ``itertools.permutations`` with the variant varying fastest)."""
+        ids = unique_ids(scene)
+        variants = list(_VARIANT_CHOICES)
+
+        def make(i: int) -> dict[str, ParamValue]:
+            t, v = divmod(i, len(variants))
+            a, b, c = ordered_tuple_at(ids, 3, t)
+            return {"a": a, "b": b, "c": c, "variant": variants[v]}
+
+        return LazyCandidates(n_ordered_tuples(len(ids), 3) * len(variants), make)
 
     def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
         la = unique_object(scene, params["a"], "a")
@@ -364,7 +374,7 @@ class HeightComparison(Template):
         lb = unique_object(scene, params["b"], "b")
         a, b = str(params["a"]), str(params["b"])
         _distinct([a, b])
-        ta, tb = float(scene[a].points[:, 2].max()), float(scene[b].points[:, 2].max())
+        ta, tb = float(scene[a].aabb.max[2]), float(scene[b].aabb.max[2])  # max z of the points
         ev = {"top_a_m": ta, "top_b_m": tb, "difference_m": ta - tb}
         if abs(ta - tb) < self.min_margin_m:
             raise IllPosed(
@@ -500,8 +510,13 @@ class Support(Template):
         return [{"a": a} for a in unique_ids(scene)]
 
     def _distractor_pool(self, scene: Scene, a: str, supporter: str) -> list[str]:
-        names = [FLOOR] + [name_of(lab) for lab in scene.unique_labels]
-        return sorted(n for n in set(names) if n not in (supporter, _label(scene, a)))
+        names = memo(
+            scene,
+            "support_names",
+            lambda: sorted({FLOOR, *(name_of(lab) for lab in scene.unique_labels)}),
+        )
+        skip = (supporter, _label(scene, a))
+        return [n for n in names if n not in skip]
 
     def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
         la = unique_object(scene, params["a"], "a")
@@ -512,17 +527,26 @@ class Support(Template):
         area_a = float(fp_a.area)
         if area_a <= 0.0:
             raise IllPosed("a: degenerate footprint (zero area)")
-        bottom = float(obj.points[:, 2].min())
+        bottom = float(obj.aabb.min[2])  # min z of the points
         qualified: list[dict] = []
         floor_gap = bottom - scene.floor_height
         if abs(floor_gap) <= self.max_gap_m:
             qualified.append({"id": FLOOR, "gap_m": floor_gap, "overlap": 1.0})
-        amin, amax = obj.aabb.min[:2], obj.aabb.max[:2]
-        for s in scene.objects.values():
+        # Vectorised prefilter over every object's box: the footprints' boxes must overlap,
+        # and the supporter's z range must reach within max_gap of A's bottom.
+        lo, hi = scene.aabb_array[:, 0], scene.aabb_array[:, 1]
+        amin, amax = obj.aabb.min, obj.aabb.max
+        near = (
+            np.all(lo[:, :2] <= amax[:2], axis=1)
+            & np.all(hi[:, :2] >= amin[:2], axis=1)
+            & (hi[:, 2] >= bottom - self.max_gap_m)
+            & (lo[:, 2] <= bottom + self.max_gap_m)
+        )
+        ids = scene.object_ids
+        for k in np.flatnonzero(near):
+            s = scene.objects[ids[k]]
             if s.id == a or s.label in STRUCTURAL_LABELS:
                 continue
-            if np.any(s.aabb.min[:2] > amax) or np.any(s.aabb.max[:2] < amin):
-                continue  # footprints cannot overlap
             overlap = float(shapely.intersection(fp_a, s.obb.footprint()).area) / area_a
             if overlap < self.min_overlap:
                 continue
@@ -591,7 +615,7 @@ class ObjectElevation(Template):
 
     def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
         label = unique_object(scene, params["a"], "a")
-        bottom = float(scene[str(params["a"])].points[:, 2].min())
+        bottom = float(scene[str(params["a"])].aabb.min[2])  # min z of the points
         floor = scene.floor_height
         h = bottom - floor
         ev = {"elevation_m": h, "bottom_m": bottom, "floor_height_m": floor}

@@ -119,3 +119,20 @@ def test_demo_cli_end_to_end(tmp_path):
     assert [f.pose.tolist() for f in back.frames] == [f.pose.tolist() for f in demo.frames]
     layer = geoenv.load_scene(tmp_path / "demo_city.geojson").geo_layers["demo_city"]
     assert layer.ids == demo.geo_layers["demo_city"].ids
+
+
+def test_lazy_candidates_and_visit_order():
+    from itertools import permutations
+
+    import numpy as np
+
+    from geoenv.tasks.base import LazyCandidates, n_ordered_tuples, ordered_tuple_at, visit_order
+
+    ids = ["1", "2", "5", "7", "9"]
+    ref = [list(p) for p in permutations(ids, 3)]
+    lazy = LazyCandidates(n_ordered_tuples(5, 3), lambda i: {"t": ordered_tuple_at(ids, 3, i)})
+    assert len(lazy) == 60 and [c["t"] for c in lazy] == ref and lazy[-1]["t"] == ref[-1]
+    for n in (10, 70_000):
+        order = list(visit_order(n, np.random.default_rng(1)))
+        assert sorted(order) == list(range(n))
+        assert order == list(visit_order(n, np.random.default_rng(1)))
