@@ -73,6 +73,7 @@ def bench(scene: Scene, n: int, seeds: int) -> None:
     for f, (count, dt) in fam.items():
         print(f"  family {f}: {count} questions in {dt:.3f} s = {count / dt:,.0f} q/s")
 
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200, help="questions per template per seed")

@@ -305,6 +305,10 @@ def _print_release(by_scene: dict[str, dict[str, int]]) -> None:
     console.print(t)
 
 
+# Commands defined in their own modules register on `app` when imported (after `app` exists).
+import geoenv.cli_render  # noqa: E402, F401
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -36,12 +36,15 @@ class JobConfig(BaseModel):
     per_template: int = Field(10, ge=1, le=100_000)
     templates: list[str] | None = None
     variants: list[str] = []
+    #: Clean questions per scene that each variant kind derives rows from.
+    variants_per_scene: int = Field(4, ge=0, le=10_000)
 
     def key(self) -> str:
         """Hash of the settings that determine the rows (not the output folder)."""
         blob = json.dumps(
             {"seed": self.seed, "n": self.per_template, "t": self.templates,
-             "v": sorted(self.variants), "version": geoenv.__version__},
+             "v": sorted(self.variants), "vn": self.variants_per_scene,
+             "version": geoenv.__version__},
             sort_keys=True,
         )  # fmt: skip
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -60,6 +63,8 @@ class SceneOutcome(BaseModel):
     sha256: str | None = None
     scene_hash: str | None = None
     counts: dict[str, int] = {}
+    #: Files the scene's rows refer to (variant images, clouds): release path -> sha256.
+    files: dict[str, str] = {}
     error: str | None = None
     traceback: str | None = None
 
@@ -120,9 +125,11 @@ def _complete(out: Path, source: str, fingerprint: str, cfg: JobConfig) -> Scene
         st = json.loads(sp.read_text())
         if st["fingerprint"] != fingerprint or st["job"] != cfg.key():
             return None
-        path = out / st["outcome"]["path"]
-        if not path.exists() or file_sha256(path) != st["outcome"]["sha256"]:
-            return None
+        expected = {st["outcome"]["path"]: st["outcome"]["sha256"], **st["outcome"]["files"]}
+        for rel_path, sha in expected.items():
+            path = out / rel_path
+            if not path.exists() or file_sha256(path) != sha:
+                return None
         return SceneOutcome.model_validate(st["outcome"] | {"status": "skipped"})
     except (KeyError, TypeError, ValueError, json.JSONDecodeError):
         return None  # a damaged state record: redo the scene
@@ -147,8 +154,17 @@ def process_scene(source: str, cfg: JobConfig) -> SceneOutcome:
             f = res.failures[0]
             raise RuntimeError(f"template {f['template']} failed: {f['error']}")
         questions = res.questions
+        files: dict[str, str] = {}
         if cfg.variants:
-            raise NotImplementedError("variants are not available yet (visibility issue)")
+            from geoenv.pipelines.variant_rows import variant_rows
+
+            extra, blobs = variant_rows(
+                scene, questions, cfg.variants, cfg.seed, cfg.variants_per_scene
+            )
+            questions = questions + extra
+            for rel_path, data in blobs.items():
+                _atomic_write(out / rel_path, data)
+                files[rel_path] = hashlib.sha256(data).hexdigest()
         split = split_of(scene.id)
         rel = Path("data") / split / f"{scene.id}.parquet"
         tmp = out / rel.parent / f".{scene.id}.parquet.tmp-{os.getpid()}"
@@ -167,6 +183,7 @@ def process_scene(source: str, cfg: JobConfig) -> SceneOutcome:
             sha256=file_sha256(out / rel),
             scene_hash=scene.content_hash(),
             counts=dict(sorted(counts.items())),
+            files=files,
         )
         state = {"fingerprint": fingerprint, "job": cfg.key(), "outcome": outcome.model_dump()}
         _atomic_write(_state_path(out, source), json.dumps(state, sort_keys=True).encode())

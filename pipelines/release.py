@@ -115,6 +115,8 @@ def write_release_files(out: Path, outcomes: Sequence[SceneOutcome], cfg: JobCon
     (out / "failures.jsonl").write_text("".join(line + "\n" for line in lines))
     (out / "README.md").write_text(dataset_card(out, good, cfg))
     files = {o.path: o.sha256 for o in good if o.path}
+    for o in good:
+        files.update(o.files)
     for name in ("README.md", "failures.jsonl"):
         files[name] = file_sha256(out / name)
     manifest = {
@@ -129,6 +131,7 @@ def write_release_files(out: Path, outcomes: Sequence[SceneOutcome], cfg: JobCon
             "per_template": cfg.per_template,
             "templates": cfg.templates,
             "variants": sorted(cfg.variants),
+            "variants_per_scene": cfg.variants_per_scene,
             "split_fractions": dict(zip(("train", "val", "test"), SPLIT_FRACTIONS, strict=True)),
         },
         "scenes": [

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from geoenv.serialize import canonical_json
 from geoenv.tasks.base import Question
 
 #: The pinned schema of a question row (docs: docs/dataset.md, when the pipeline lands).
@@ -43,21 +43,6 @@ QUESTION_SCHEMA = pa.schema(
     ]
 )
 ROW_GROUP_SIZE = 10_000
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
-
-
-def canonical_json(obj: Any) -> str:
-    """JSON with sorted keys and no spaces; numpy scalars and arrays become plain numbers."""
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain
-    )
 
 
 def question_rows(questions: Iterable[Question]) -> list[dict[str, Any]]:

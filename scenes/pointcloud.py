@@ -20,7 +20,6 @@ scene loads back bit-for-bit (points, distances, boxes and poses are exact).
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zipfile
@@ -37,6 +36,7 @@ from geoenv.errors import NonFiniteError, SceneFormatError, UnknownLabelError
 from geoenv.frames import Frame, check_intrinsics
 from geoenv.scene import Scene, SceneObject, source_label
 from geoenv.scenes.registry import register
+from geoenv.serialize import npz_bytes
 from geoenv.transforms import check_finite, check_rigid
 
 FORMAT_NAME = "pointcloud"
@@ -44,7 +44,6 @@ _AXES = ("x", "y", "z")
 _RGB = ("red", "green", "blue")
 _INT32_MAX = 2**31 - 1
 # Fixed date for the zip entries of written NPZ files, so that writes are byte-deterministic.
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 # ---------------------------------------------------------------------- JSON sidecars
@@ -714,10 +713,4 @@ def write_pointcloud(scene: Scene, path: Path, binary: bool = True) -> Path:
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """``np.savez`` equivalent with fixed zip timestamps (byte-deterministic)."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as z:
-        for name, arr in arrays.items():
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
-            info.external_attr = 0o644 << 16
-            z.writestr(info, buf.getvalue())
+    path.write_bytes(npz_bytes(arrays))

@@ -9,7 +9,6 @@ paraphrase and a balanced answer position.
 from __future__ import annotations
 
 import hashlib
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from geoenv.errors import GeoenvError
 from geoenv.scene import Scene
+from geoenv.serialize import canonical_json
 
 Family = Literal["scene", "camera", "visibility", "geo"]
 AnswerType = Literal["choice", "number", "count", "bool", "order"]
@@ -171,16 +171,21 @@ def template_rng(seed: int, scene_id: str, template: str) -> np.random.Generator
 
 
 def question_id(
-    template: str, scene_id: str, params: dict, text: str, choices: Sequence[str]
+    template: str,
+    scene_id: str,
+    params: dict,
+    text: str,
+    choices: Sequence[str],
+    variant: str = "clean",
+    variant_params: dict | None = None,
 ) -> str:
-    """Content hash (sha256, 16 hex digits) of template, scene id, params and phrasing."""
-    blob = json.dumps(
-        {"t": template, "s": scene_id, "p": params, "x": text, "c": list(choices)},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    """Content hash (sha256, 16 hex digits) of template, scene id, params and phrasing (and,
+    for a variant row, its kind and parameters)."""
+    content: dict[str, Any] = {"t": template, "s": scene_id, "p": params, "x": text}
+    content["c"] = list(choices)
+    if variant != "clean":
+        content |= {"v": variant, "vp": variant_params or {}}
+    return hashlib.sha256(canonical_json(content).encode()).hexdigest()[:16]
 
 
 def balanced_slots(n: int, k: int, rng: np.random.Generator) -> np.ndarray:

@@ -4,9 +4,12 @@ Uses camera poses (camera-to-world, OpenCV: x right, y down, z forward), intrins
 points only (no images). Referents are unique categories (``unique_object``); frames are named
 by ``Frame.index`` ("in frame 12").
 
-"In view" is, for now, a centroid test (:func:`in_view`): the object's centroid projects inside
-the image and lies in front of the camera by more than ``near`` metres. Occlusion is ignored;
-a later issue replaces :func:`in_view_mask` (and so :func:`in_view`) with true visibility.
+"In view" (:func:`in_view_mask`, the single place that defines it) is true visibility: the
+object's centroid projects inside the image and lies in front of the camera by more than
+``near`` metres (so its pixel coordinates are defined), and its visibility from the visibility
+engine (:mod:`geoenv.visibility`: visible fraction x (1 - truncation), ray cast or splatted at
+1/4 resolution, cached per scene and frame) is at least
+:data:`geoenv.visibility.MIN_VISIBLE_FRAC`.
 
 Threshold tests treat values within a relative 1e-9 of the threshold as meeting it
 (:func:`below`), so exact ties are decided the same way in a moved copy of the scene.
@@ -36,6 +39,7 @@ from geoenv.tasks.base import (
 )
 from geoenv.tasks.registry import register
 from geoenv.tasks.scene_measure import unique_ids, unique_object
+from geoenv.visibility import MIN_VISIBLE_FRAC, frame_visibility
 
 #: Default near limit (m): a centroid must be farther than this along camera z to be in view.
 NEAR_M = 0.1
@@ -43,28 +47,42 @@ NEAR_M = 0.1
 IN_VIEW_RULE = (
     "An object is in view in a frame when its centroid (the mean of its points) projects inside "
     "the image (0 <= u < width and 0 <= v < height, pixels) and lies in front of the camera at "
-    "a depth (camera z) greater than `near` metres; occlusion is not considered."
+    "a depth (camera z) greater than `near` metres, and at least "
+    f"{MIN_VISIBLE_FRAC:g} of it is seen: visibility = (raster pixels where it is the nearest "
+    "surface / pixels it covers when cast alone) x (1 - share of its points outside the view "
+    "frustum), on a raster at 1/4 of the image resolution (occlusion counts; "
+    "docs/visibility.md)."
 )
 
 
 # ---------------------------------------------------------------------------- visibility
 def in_view_mask(
-    scene: Scene, frame: Frame, object_ids: Sequence[str], near: float = NEAR_M
+    scene: Scene,
+    frame: Frame,
+    object_ids: Sequence[str],
+    near: float = NEAR_M,
+    min_visible_frac: float = MIN_VISIBLE_FRAC,
 ) -> np.ndarray:
-    """Vectorised :func:`in_view`: boolean (n,) mask over ``object_ids`` (one projection).
+    """Vectorised :func:`in_view`: boolean (n,) mask over ``object_ids``.
 
-    The single place that defines "in view" for this family: swap this function to change the
-    rule everywhere (candidate enumeration and validation alike).
+    The single place that defines "in view" for this family (candidate enumeration and
+    validation alike): centroid in the frustum beyond ``near`` metres, and visibility >=
+    ``min_visible_frac`` (ties within a relative 1e-9 count as meeting it). The visibility of a
+    scene frame comes from the engine's per-scene cache, so each frame is cast once.
     """
     if len(object_ids) == 0:
         return np.zeros(0, dtype=bool)
     c = np.array([scene[str(i)].centroid for i in object_ids])
-    return frame.in_frustum(c, near=near)
+    mask = frame.in_frustum(c, near=near)
+    if mask.any():
+        fv = frame_visibility(scene, frame)
+        vis = fv.visibility[[fv.index(str(i)) for i in object_ids]]
+        mask &= vis >= min_visible_frac - TIE_RTOL * max(1.0, min_visible_frac)
+    return mask
 
 
 def in_view(scene: Scene, frame: Frame, object_id: str, near: float = NEAR_M) -> bool:
-    """Whether object ``object_id`` is in view in ``frame``: its centroid projects inside the
-    image and has camera depth > ``near`` metres (see :data:`IN_VIEW_RULE`)."""
+    """Whether object ``object_id`` is in view in ``frame`` (see :data:`IN_VIEW_RULE`)."""
     return bool(in_view_mask(scene, frame, [object_id], near)[0])
 
 

@@ -159,3 +159,34 @@ def test_ray_is_byte_identical_and_survives_a_killed_worker(
     assert ds.count() == sum(
         pq.read_metadata(p).num_rows for p in (out / "data").rglob("*.parquet")
     )
+
+
+def test_variants_release_is_deterministic_and_linked(tmp_path):
+    from geoenv.pipelines.rows import read_questions
+
+    srcs = ["demo:0", "demo:1"]
+    kinds = ["occlusion", "degradation"]
+    c = JobConfig(
+        out=str(tmp_path / "a"), seed=5, per_template=2, variants=kinds, variants_per_scene=2
+    )
+    run_job(srcs, c, progress=False)
+    run_job(srcs, c.model_copy(update={"out": str(tmp_path / "b")}), workers=2, progress=False)
+    a, b = release_digest(tmp_path / "a"), release_digest(tmp_path / "b")
+    assert a == b
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert any(f.startswith("variants/") and f.endswith(".png") for f in manifest["files"])
+    for f, sha in manifest["files"].items():
+        assert a[f] == sha
+    rows = [
+        r for p in sorted((tmp_path / "a" / "data").rglob("*.parquet")) for r in read_questions(p)
+    ]
+    ids = {r["id"] for r in rows}
+    assert {r["variant"] for r in rows} == {"clean", "occlusion", "degradation"}
+    for r in rows:
+        if r["variant"] != "clean":
+            assert r["base_question_id"] in ids or r["template"] == "which_view_resolves"
+        if r["answer"] == "unanswerable" and r["choices"]:
+            assert "unanswerable" in r["choices"]
+        for img in r["variant_params"].get("images", []):
+            assert (tmp_path / "a" / img).exists()
+    assert "| degradation |" in (tmp_path / "a" / "README.md").read_text()

@@ -75,7 +75,12 @@ def mirrored(scene: Scene) -> Scene:
         k[0, 2] = f.width - k[0, 2]
         pose = look_at(eye, eye + f.forward * m, -f.pose[:3, 1] * m)
         frames.append(Frame(f.index, pose, k, f.width, f.height))
-    return Scene(scene.id, objs, frames)
+    # In view is true visibility, computed from the mesh where there is one: mirror it too.
+    mesh = None
+    if scene.mesh is not None:
+        mesh = scene.mesh.copy()
+        mesh.vertices = np.asarray(scene.mesh.vertices) * m
+    return Scene(scene.id, objs, frames, mesh=mesh, mesh_face_instance=scene.mesh_face_instance)
 
 
 def answers(scene: Scene, tpl) -> dict[str, object]:
@@ -98,7 +103,10 @@ def hand() -> Scene:
         ("floor", floor),
         ("box", cube([-3, 0, 0])),  # behind the camera in frame 0
         ("plant", cube([1, 5, 0])),  # outside the image in frame 0 (u = -2180)
-        ("cup", cube([0.08, 0, 0], half=0.01, n=3)),  # depth 0.08 < near
+        # Depth 0.08 < near. Off the optical axis (u 445, v 115, covering u 376-534, v 26-184):
+        # in view is true visibility, and a cup on the axis 8 cm from the lens would hide the
+        # vase (u 320-351, v 224-256).
+        ("cup", cube([0.08, -0.02, 0.02], half=0.01, n=3)),
     ]
     frames = [
         yaw_frame(0, [0, 0, 0], 0.0),
@@ -189,11 +197,12 @@ def test_camera_distance(hand):
     rejects(t, hand, p(hand, 0, "box"), "not in view in frame 0")
     rejects(t, hand, p(hand, 0, "plant"), "not in view")
     rejects(t, hand, p(hand, 0, "cup"), "not in view")  # near fires
-    near = replace(t, near=0.05)  # near does not fire; the cup is 0.07 m away
+    # near does not fire; the cup's nearest point (0.07, -0.01, 0.01) is 0.0714 m away.
+    near = replace(t, near=0.05)
     e = rejects(near, hand, p(hand, 0, "cup"), "< 0.1 m")
-    assert e.evidence["distance_m"] == pytest.approx(0.07)
+    assert e.evidence["distance_m"] == pytest.approx(np.sqrt(0.0051))
     assert replace(near, min_distance_m=0.05).answer(hand, p(hand, 0, "cup")).value == (
-        pytest.approx(0.07)
+        pytest.approx(np.sqrt(0.0051))
     )
 
 
