@@ -163,6 +163,16 @@ class RayHits:
 
 
 # ---------------------------------------------------------------------------- geometry
+def raycast_threads() -> int:
+    """Threads per ray cast: ``GEOENV_RAYCAST_THREADS`` (0 = all cores, Embree's default).
+    Dataset jobs with several workers set it to 1 so workers do not oversubscribe the cores;
+    the hits are the same whatever the thread count."""
+    try:
+        return max(0, int(os.environ.get("GEOENV_RAYCAST_THREADS", "0")))
+    except ValueError:
+        return 0
+
+
 class _MeshCaster:
     """A triangle mesh in an open3d RaycastingScene, vertices relative to ``origin`` (float32
     precision is then relative to the scene, not to the world's origin)."""
@@ -173,7 +183,7 @@ class _MeshCaster:
         self.origin = origin
         v = (np.asarray(vertices, dtype=np.float64) - origin).astype(np.float32)
         f = np.asarray(faces, dtype=np.uint32)
-        self.scene = o3d.t.geometry.RaycastingScene()
+        self.scene = o3d.t.geometry.RaycastingScene(nthreads=raycast_threads())
         self.scene.add_triangles(o3d.core.Tensor(v), o3d.core.Tensor(f))
         self._o3d = o3d
 
@@ -182,13 +192,13 @@ class _MeshCaster:
         return np.concatenate([start, dirs], axis=1).astype(np.float32)
 
     def cast(self, rays: np.ndarray) -> dict[str, np.ndarray]:
-        r = self.scene.cast_rays(self._o3d.core.Tensor(rays), nthreads=0)
+        r = self.scene.cast_rays(self._o3d.core.Tensor(rays), nthreads=raycast_threads())
         return {k: r[k].numpy() for k in ("t_hit", "primitive_ids", "primitive_uvs",
                                           "primitive_normals")}  # fmt: skip
 
     def list_hits(self, rays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ray ids, face ids) of every intersection along every ray."""
-        r = self.scene.list_intersections(self._o3d.core.Tensor(rays), nthreads=0)
+        r = self.scene.list_intersections(self._o3d.core.Tensor(rays), nthreads=raycast_threads())
         return r["ray_ids"].numpy().astype(np.int64), r["primitive_ids"].numpy().astype(np.int64)
 
 

@@ -7,8 +7,10 @@ release step sorts them, so the output never depends on the executor or the work
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from typing import Any
 
 from geoenv.pipelines.job import JobConfig, SceneOutcome, process_scene
@@ -21,13 +23,31 @@ def run_local(sources: Sequence[str], cfg: JobConfig, workers: int = 1) -> Itera
             yield process_scene(s, cfg)
         return
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with (
+        _single_threaded_workers(),
+        ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool,
+    ):
         futs = {pool.submit(process_scene, s, cfg): s for s in sources}
         for f in as_completed(futs):
             try:
                 yield f.result()
             except Exception as exc:  # a worker that died: record, go on
                 yield SceneOutcome(source=futs[f], status="failed", error=f"worker died: {exc!r}")
+
+
+@contextmanager
+def _single_threaded_workers() -> Iterator[None]:
+    """One ray-casting thread per worker while the pool starts (workers inherit the
+    environment), so K workers use K cores instead of each using them all."""
+    old = os.environ.get("GEOENV_RAYCAST_THREADS")
+    os.environ["GEOENV_RAYCAST_THREADS"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("GEOENV_RAYCAST_THREADS", None)
+        else:
+            os.environ["GEOENV_RAYCAST_THREADS"] = old
 
 
 def _ray_batch(batch: dict[str, Any], cfg: dict[str, Any]) -> dict[str, list]:
@@ -51,8 +71,6 @@ def run_ray(
     ``workers`` CPUs. The UDF writes files under our own names, so a retried or duplicated task
     overwrites with the same bytes.
     """
-    import os
-
     # Ray's `uv run` integration would re-launch workers through uv; the workers of a job use
     # this interpreter (the same environment) instead.
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
@@ -60,10 +78,13 @@ def run_ray(
 
     started = False
     if not ray.is_initialized():
+        # One ray-casting thread per task: Ray runs one task per CPU.
+        env = {"env_vars": {"GEOENV_RAYCAST_THREADS": "1"}}
         if address:
-            ray.init(address=address, log_to_driver=False)
+            ray.init(address=address, log_to_driver=False, runtime_env=env)
         else:
-            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False,
+                     runtime_env=env)  # fmt: skip
         started = True
     try:
         ctx = ray.data.DataContext.get_current()
