@@ -243,6 +243,9 @@ class Template(ABC):
     param_doc: ClassVar[dict[str, str]] = {}
     #: Number of balanced answer slots: choices per question, or 2 (yes/no) for bools.
     slots: ClassVar[int] = 1
+    #: Benchmark categories this template corresponds to: ``{"spatialevo": ids,
+    #: "vsi_bench": ids, "mmsi_bench": ids}`` (ids listed in ``geoenv.tasks.parity.BENCHMARKS``).
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     # ------------------------------------------------------------ to implement
     @abstractmethod

@@ -133,6 +133,11 @@ def _choice_pair(kind_words: tuple[str, str], correct: str, slot: int, rng) -> l
 @dataclass(frozen=True)
 class CameraDistance(Template):
     name = "camera_distance"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": ("distance_cam_obj",),
+        "vsi_bench": (),
+        "mmsi_bench": ("positional_relationship_cam_obj",),
+    }
     family = "camera"
     answer_type = "number"
     metric = "mra"
@@ -250,6 +255,11 @@ class _PairInFrame(Template):
 @dataclass(frozen=True)
 class DepthOrder(_PairInFrame):
     name = "depth_order"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": ("depth_order_obj_obj",),
+        "vsi_bench": (),
+        "mmsi_bench": ("positional_relationship_obj_obj",),
+    }
     rule = (
         "In frame t, which of objects A and B is nearer the camera. Depth = z coordinate of the "
         "object's centroid in the camera frame (distance along the viewing direction, metres). "
@@ -307,6 +317,11 @@ class DepthOrder(_PairInFrame):
 @dataclass(frozen=True)
 class EgocentricDirection(_PairInFrame):
     name = "egocentric_direction"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": ("single_image_relative_direction",),
+        "vsi_bench": (),
+        "mmsi_bench": ("positional_relationship_obj_obj",),
+    }
     rule = (
         "In frame t, is object A to the left or to the right of object B in the image: compare "
         "the horizontal pixel coordinates u of their projected centroids (smaller u = left). "
@@ -368,6 +383,11 @@ class EgocentricDirection(_PairInFrame):
 @dataclass(frozen=True)
 class CameraDisplacement(Template):
     name = "camera_displacement"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": (),
+        "vsi_bench": (),
+        "mmsi_bench": ("motion_camera",),
+    }
     family = "camera"
     answer_type = "number"
     metric = "mra"
@@ -495,6 +515,11 @@ class _Turn(Template):
 @dataclass(frozen=True)
 class CameraRotation(_Turn):
     name = "camera_rotation"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": ("motion_camera",),
+        "vsi_bench": (),
+        "mmsi_bench": ("motion_camera",),
+    }
     answer_type = "choice"
     metric = "exact"
     slots = 2
@@ -533,6 +558,11 @@ class CameraRotation(_Turn):
 @dataclass(frozen=True)
 class CameraRotationAngle(_Turn):
     name = "camera_rotation_angle"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": ("motion_camera",),
+        "vsi_bench": (),
+        "mmsi_bench": ("motion_camera",),
+    }
     answer_type = "number"
     metric = "mra"
     unit = "deg"
@@ -563,6 +593,11 @@ class CameraRotationAngle(_Turn):
 @dataclass(frozen=True)
 class RelativeElevationView(_PairInFrame):
     name = "relative_elevation_view"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": ("single_image_relative_direction",),
+        "vsi_bench": (),
+        "mmsi_bench": ("positional_relationship_obj_obj",),
+    }
     rule = (
         "In frame t, is object A above or below object B in the image: compare the vertical "
         "pixel coordinates v of their projected centroids (image v grows downwards, so smaller "

@@ -60,6 +60,41 @@ def _example(tpl: Template) -> str:
     return "\n".join(lines)
 
 
+def _alias_section(tpls: dict[str, Template]) -> list[str]:
+    """The table geoenv template | SpatialEvo | VSI-Bench | MMSI-Bench, and per benchmark
+    category the templates that answer it (from ``Template.aliases``)."""
+    from geoenv.tasks.parity import BENCHMARK_NAMES, BENCHMARKS
+
+    keys = list(BENCHMARK_NAMES)
+    out = [
+        "\n## Benchmark aliases\n",
+        "The benchmark categories each template corresponds to (`Template.aliases`). SpatialEvo "
+        "ids are its 16 task ids (it also accepts them prefixed `vsi_` / `mmsi_`); VSI-Bench ids "
+        "are its `question_type` values; MMSI-Bench ids are derived from its published category "
+        "names (Positional Relationship, Attribute, Motion, Multi-Step Reasoning) and may not "
+        "match the exact strings of its `question_type` field. A correspondence means the "
+        "template asks the same kind of question; phrasing, option format and thresholds are "
+        "geoenv's own. `relative_direction` answers VSI-Bench's easy / medium / hard "
+        "relative direction with its variants `lr` / `lrb` / `quadrant`, and SpatialEvo's "
+        "`relative_direction_hard` with `quadrant`. No template answers VSI-Bench's route "
+        "planning or MMSI-Bench's object-region, region-region, appearance, object-motion and "
+        "multi-step categories yet.\n",
+        "| geoenv template | " + " | ".join(BENCHMARK_NAMES[k] for k in keys) + " |",
+        "|---" * (len(keys) + 1) + "|",
+    ]
+    for t in tpls.values():
+        cells = [", ".join(f"`{c}`" for c in t.aliases.get(k, ())) or "-" for k in keys]
+        out.append(f"| [`{t.name}`](#{t.name}) | " + " | ".join(cells) + " |")
+    for k in keys:
+        out.append(f"\n**{BENCHMARK_NAMES[k]} categories.**\n")
+        out.append("| category | name | geoenv templates |\n|---|---|---|")
+        for cid, title in BENCHMARKS[k].items():
+            names = [t.name for t in tpls.values() if cid in t.aliases.get(k, ())]
+            cell = ", ".join(f"`{n}`" for n in names) or "none"
+            out.append(f"| `{cid}` | {title} | {cell} |")
+    return out
+
+
 def render() -> str:
     """The whole of docs/tasks.md."""
     tpls = templates()
@@ -72,6 +107,7 @@ def render() -> str:
     for t in tpls.values():
         link = f"[`{t.name}`](#{t.name})"
         parts.append(f"| {link} | {t.family} | {t.answer_type} | {t.unit or '-'} | {t.metric} |")
+    parts.extend(_alias_section(tpls))
     for t in tpls.values():
         parts.append(f"\n## {t.name}\n")
         parts.append(

@@ -49,6 +49,11 @@ def unique_ids(scene: Scene) -> list[str]:
 @dataclass(frozen=True)
 class ObjectCount(Template):
     name = "object_count"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": ("object_counting",),
+        "vsi_bench": ("object_counting",),
+        "mmsi_bench": (),
+    }
     family = "scene"
     answer_type = "count"
     metric = "mra"
@@ -90,6 +95,11 @@ class ObjectCount(Template):
 @dataclass(frozen=True)
 class ObjectDistance(Template):
     name = "object_distance"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": ("absolute_distance",),
+        "vsi_bench": ("object_abs_distance",),
+        "mmsi_bench": ("attribute_measurement",),
+    }
     family = "scene"
     answer_type = "number"
     metric = "mra"
@@ -164,6 +174,11 @@ class ObjectDistance(Template):
 @dataclass(frozen=True)
 class ObjectSize(Template):
     name = "object_size"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": ("object_size",),
+        "vsi_bench": ("object_size_estimation",),
+        "mmsi_bench": ("attribute_measurement",),
+    }
     family = "scene"
     answer_type = "number"
     metric = "mra"
@@ -207,6 +222,11 @@ class ObjectSize(Template):
 @dataclass(frozen=True)
 class RoomSize(Template):
     name = "room_size"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": ("room_size",),
+        "vsi_bench": ("room_size_estimation",),
+        "mmsi_bench": (),
+    }
     family = "scene"
     answer_type = "number"
     metric = "mra"

@@ -70,6 +70,11 @@ def _distinct(ids: list[str]) -> None:
 @dataclass(frozen=True)
 class RelativeDistance(Template):
     name = "relative_distance"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": ("relative_distance",),
+        "vsi_bench": ("object_rel_distance",),
+        "mmsi_bench": ("positional_relationship_obj_obj",),
+    }
     family = "scene"
     answer_type = "choice"
     metric = "exact"
@@ -201,6 +206,15 @@ def direction_angle(scene: Scene, a: str, b: str, c: str) -> tuple[float, float,
 @dataclass(frozen=True)
 class RelativeDirection(Template):
     name = "relative_direction"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": ("relative_direction_hard",),
+        "vsi_bench": (
+            "object_rel_direction_easy",
+            "object_rel_direction_medium",
+            "object_rel_direction_hard",
+        ),
+        "mmsi_bench": ("positional_relationship_obj_obj",),
+    }
     family = "scene"
     answer_type = "choice"
     metric = "exact"
@@ -340,6 +354,11 @@ def _bool_phrasing(value: bool, slot: int, rng: np.random.Generator) -> tuple[bo
 @dataclass(frozen=True)
 class HeightComparison(Template):
     name = "height_comparison"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": (),
+        "vsi_bench": (),
+        "mmsi_bench": ("positional_relationship_obj_obj",),
+    }
     family = "scene"
     answer_type = "bool"
     metric = "exact"
@@ -402,6 +421,11 @@ class HeightComparison(Template):
 @dataclass(frozen=True)
 class SizeComparison(Template):
     name = "size_comparison"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": ("attribute_measurement",),
+        "vsi_bench": (),
+        "mmsi_bench": ("attribute_measurement",),
+    }
     family = "scene"
     answer_type = "bool"
     metric = "exact"
@@ -479,6 +503,11 @@ def _in_footprint(points: np.ndarray, box) -> np.ndarray:
 @dataclass(frozen=True)
 class Support(Template):
     name = "support"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": (),
+        "vsi_bench": (),
+        "mmsi_bench": ("positional_relationship_obj_obj",),
+    }
     family = "scene"
     answer_type = "choice"
     metric = "exact"
@@ -592,6 +621,11 @@ class Support(Template):
 @dataclass(frozen=True)
 class ObjectElevation(Template):
     name = "object_elevation"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": (),
+        "vsi_bench": (),
+        "mmsi_bench": ("attribute_measurement",),
+    }
     family = "scene"
     answer_type = "number"
     metric = "mra"

@@ -96,6 +96,11 @@ class _VisTemplate(Template):
 @dataclass(frozen=True)
 class AppearanceOrder(_VisTemplate):
     name = "appearance_order"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": (),
+        "vsi_bench": ("obj_appearance_order",),
+        "mmsi_bench": (),
+    }
     answer_type = "order"
     metric = "exact"
     rule = (
@@ -202,6 +207,11 @@ class AppearanceOrder(_VisTemplate):
 @dataclass(frozen=True)
 class ObjectVisibility(_VisTemplate):
     name = "object_visibility"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": (),
+        "vsi_bench": (),
+        "mmsi_bench": (),
+    }
     answer_type = "bool"
     metric = "exact"
     slots = 2
@@ -270,6 +280,11 @@ class ObjectVisibility(_VisTemplate):
 @dataclass(frozen=True)
 class WhichFrame(_VisTemplate):
     name = "which_frame"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": (),
+        "vsi_bench": (),
+        "mmsi_bench": (),
+    }
     answer_type = "choice"
     metric = "exact"
     slots = 4
@@ -354,6 +369,11 @@ class WhichFrame(_VisTemplate):
 @dataclass(frozen=True)
 class CountInView(_VisTemplate):
     name = "count_in_view"
+    aliases: ClassVar[dict[str, tuple[str, ...]]] = {
+        "spatialevo": (),
+        "vsi_bench": (),
+        "mmsi_bench": (),
+    }
     answer_type = "count"
     metric = "mra"
     unit = "count"

@@ -37,7 +37,8 @@ def test_registry_contract():
         assert t.answer_type in ("choice", "number", "count", "bool", "order")
         assert t.metric in ("exact", "mra")
         if t.answer_type in ("number", "count"):
-            assert t.metric == "mra" and t.unit
+            # Every number has a unit, except the dimensionless ratio of attribute_ratio.
+            assert t.metric == "mra" and (t.unit or t.name == "attribute_ratio")
         if t.answer_type in ("choice", "bool"):
             assert t.slots >= 2, name
     with pytest.raises(KeyError, match="unknown template"):
