@@ -6,7 +6,7 @@ point-cloud files, trajectories last.
 """
 
 from geoenv.scenes import scannet  # noqa: I001  (import order is the sniffing order)
-from geoenv.scenes import ai2thor, geojson, geoparquet, pointcloud, trajectory
+from geoenv.scenes import ai2thor, geojson, geoparquet, pointcloud, trajectory, vector
 from geoenv.scenes.registry import detect_format, load_scene, loaders, register
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "register",
     "scannet",
     "trajectory",
+    "vector",
 ]

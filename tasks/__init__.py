@@ -11,6 +11,7 @@ from geoenv.tasks import camera  # noqa: F401
 from geoenv.tasks import visibility  # noqa: F401
 from geoenv.tasks import camera_pairs  # noqa: F401
 from geoenv.tasks import parity  # noqa: F401
+from geoenv.tasks import geo  # noqa: F401
 from geoenv.tasks.base import Answer, IllPosed, Question, Template
 from geoenv.tasks.registry import get, templates
 
