@@ -306,7 +306,7 @@ def _print_release(by_scene: dict[str, dict[str, int]]) -> None:
 
 
 # Commands defined in their own modules register on `app` when imported (after `app` exists).
-import geoenv.cli_render  # noqa: E402, F401
+from geoenv import cli_render, cli_serve  # noqa: E402, F401
 
 
 def main() -> None:  # pragma: no cover

@@ -5,7 +5,9 @@ validate questions on a scene, and schedule training on the weakest templates.
   (:mod:`geoenv.oracles.parse` reads the answer, :mod:`geoenv.oracles.score` scores it);
 - :func:`trl_reward` / :func:`compute_score`: drop-in reward functions for TRL and verl;
 - :class:`Oracle`: exact answers (or typed rejections) for caller-supplied parameters;
-- :class:`Curriculum`: accuracy-weighted template sampling.
+- :class:`Curriculum`: accuracy-weighted template sampling;
+- :func:`create_app` / :class:`Client`: the question-validation service over HTTP and its
+  client (template and program proposals, :mod:`geoenv.oracles.program`).
 
 See docs/oracle.md.
 """
@@ -31,6 +33,8 @@ from geoenv.oracles.live import (
     UnknownReferentError,
     UnknownTemplateError,
 )
+from geoenv.oracles.program import ProgramAnswer, ProgramError
+from geoenv.oracles.proposals import ProgramProposal, TemplateProposal, Validator
 from geoenv.oracles.score import (
     Prepared,
     RewardConfig,
@@ -45,6 +49,7 @@ from geoenv.oracles.score import (
 __all__ = [
     "ALIASES",
     "AmbiguousReferentError",
+    "Client",
     "Curriculum",
     "IllPosedError",
     "InvalidParameterError",
@@ -53,14 +58,21 @@ __all__ = [
     "OracleAnswer",
     "OracleError",
     "Prepared",
+    "ProgramAnswer",
+    "ProgramError",
+    "ProgramProposal",
     "Rejection",
     "RewardConfig",
     "Score",
     "ScoreBatch",
+    "ServiceError",
+    "TemplateProposal",
     "UnknownParameterError",
     "UnknownReferentError",
     "UnknownTemplateError",
+    "Validator",
     "compute_score",
+    "create_app",
     "make_trl_reward",
     "make_verl_compute_score",
     "prepare",
@@ -69,3 +81,19 @@ __all__ = [
     "score_batch",
     "trl_reward",
 ]
+
+#: Exports imported on first use (httpx and FastAPI cost ~0.5 s to import; reward functions
+#: do not need them).
+_LAZY = {
+    "Client": "geoenv.oracles.client",
+    "ServiceError": "geoenv.oracles.client",
+    "create_app": "geoenv.oracles.service",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'geoenv.oracles' has no attribute {name!r}")

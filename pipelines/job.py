@@ -90,6 +90,14 @@ def source_fingerprint(source: str) -> str:
     names; sibling sidecars ``<stem>.*`` of a file too), or the demo seed and version."""
     if source == "demo" or source.startswith("demo:"):
         return hashlib.sha256(f"{source}@{geoenv.__version__}".encode()).hexdigest()
+    if source.startswith("scenezoo:"):
+        from geoenv.scenes.scenezoo_adapter import scene_files
+
+        h = hashlib.sha256(source.encode())
+        for f in scene_files(source):
+            h.update(str(f).encode() + b"\0")
+            h.update(file_sha256(f).encode())
+        return h.hexdigest()
     p = Path(source)
     h = hashlib.sha256()
     if p.is_dir():

@@ -2,9 +2,11 @@
 
 A manifest is a directory (every entry a loader recognises, sorted by name), a text file (one
 source per line, ``#`` comments), a JSON Lines file (``{"source": ...}`` per line) or a JSON
-list; a source is a path (relative paths resolve against the manifest's folder) or
-``demo:SEED`` / ``demo:A-B`` (a range of demo scenes). Entries are deduplicated and sorted, so
-the job never depends on listing order.
+list; a source is a path (relative paths resolve against the manifest's folder),
+``demo:SEED`` / ``demo:A-B`` (a range of demo scenes) or ``scenezoo:<dataset>:<root>[@<split>]``
+(every scene of a real dataset or split, one source each; see
+:mod:`geoenv.scenes.scenezoo_adapter`). Entries are deduplicated and sorted, so the job never
+depends on listing order.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ def _expand(src: str, base: Path) -> list[str]:
         return [f"demo:{i}" for i in range(a, b + 1)]
     if src == "demo" or src.startswith("demo:"):
         return [src]
+    if src.startswith("scenezoo:"):
+        from geoenv.scenes.scenezoo_adapter import list_scenes
+
+        return list_scenes(src, base)
     p = Path(src)
     return [str(p if p.is_absolute() else (base / p))]
 
@@ -65,7 +71,7 @@ def read_manifest(spec: str | Path | list[str]) -> list[str]:
             out.extend(read_manifest(s))
         return sorted(dict.fromkeys(out), key=natural_key)
     s = str(spec)
-    if s == "demo" or s.startswith("demo:"):
+    if s == "demo" or s.startswith(("demo:", "scenezoo:")):
         return _expand(s, Path.cwd())
     p = Path(s)
     if not p.exists():

@@ -28,6 +28,7 @@ class LoaderSpec:
 
 _LOADERS: dict[str, LoaderSpec] = {}
 _DEMO_SOURCE = re.compile(r"demo(?::(\d+))?")
+_SCENEZOO_PREFIX = "scenezoo:"
 
 
 def register(
@@ -69,7 +70,8 @@ def load_scene(path: str | Path, format: str | None = None, **kwargs: Any) -> Sc
     """Load a scene from ``path``, detecting the format unless ``format`` names a loader.
 
     The source ``"demo"`` or ``"demo:SEED"`` (when no such file exists) gives the built-in
-    demo scene.
+    demo scene; ``"scenezoo:<dataset>:<root>[@<split>]/<scene_id>"`` one scene of a real
+    dataset read through scenezoo (see :mod:`geoenv.scenes.scenezoo_adapter`).
 
     Raises :class:`~geoenv.errors.SceneFormatError` (or a subclass) naming the file and
     field for anything malformed.
@@ -79,6 +81,10 @@ def load_scene(path: str | Path, format: str | None = None, **kwargs: Any) -> Sc
         from geoenv.scenes.demo import demo_scene
 
         return demo_scene(int(m.group(1) or 0))
+    if format is None and str(path).startswith(_SCENEZOO_PREFIX):
+        from geoenv.scenes.scenezoo_adapter import load_scenezoo
+
+        return load_scenezoo(str(path), **kwargs)
     p = Path(path)
     name = format or detect_format(p)
     if name not in _LOADERS:

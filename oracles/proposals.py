@@ -1,0 +1,383 @@
+"""Question proposals and their validation: the logic behind ``POST /v1/validate``.
+
+A proposal is a JSON object in one of two forms:
+
+- template form ``{"scene_id", "template", "params": {...}}``: resolved by the live oracle
+  (:class:`~geoenv.oracles.live.Oracle`, ``ask_or_reject``);
+- program form ``{"scene_id", "program": [...]}``: parsed, type-checked and interpreted
+  (:mod:`geoenv.oracles.program`).
+
+Both may carry ``id`` (echoed back) and ``answer``, the proposer's own answer; the result then
+says whether it agrees with the exact one, scored by :func:`geoenv.oracles.score_batch`
+(``correct``: exact match for choices and yes/no, MRA = 1 for numbers).
+
+:meth:`Validator.validate` never raises for a bad proposal: it returns a result with
+``valid = False`` and the ``reasons`` (kind, sentence, node or field, numbers). It raises only
+:class:`~geoenv.oracles.program.BudgetExceeded` when the deadline passes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import to_json
+
+from geoenv.errors import GeoenvError
+from geoenv.oracles.difficulty import Difficulty, estimate, template_margins, template_referents
+from geoenv.oracles.live import OracleAnswer, Rejection
+from geoenv.oracles.program import (
+    BudgetExceeded,
+    ProgramAnswer,
+    ProgramError,
+    ProgramLimits,
+    ProgramNodes,
+    ProgramThresholds,
+    run,
+)
+from geoenv.oracles.scene_cache import SceneCache, UnknownSceneError
+from geoenv.oracles.score import score_batch
+from geoenv.tasks.registry import get as get_template
+
+log = logging.getLogger("geoenv.oracles.service")
+
+# ---------------------------------------------------------------------------- models
+_Id = Annotated[str, StringConstraints(strict=True, max_length=256)]
+_SceneId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=512)]
+_TemplateName = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
+_Key = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
+_Str = Annotated[str, StringConstraints(strict=True, max_length=256)]
+_Int = Annotated[int, Field(strict=True, ge=-(2**53), le=2**53)]
+_Float = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1e15, le=1e15)]
+_Scalar = _Str | _Int | _Float | Annotated[bool, Field(strict=True)]
+_ParamValue = _Scalar | Annotated[list[_Scalar], Field(max_length=16)]
+ProposedAnswer = (
+    Annotated[str, StringConstraints(strict=True, max_length=4096)]
+    | _Int
+    | _Float
+    | Annotated[bool, Field(strict=True)]
+    | Annotated[list[_Str], Field(max_length=64)]
+)
+
+
+class TemplateProposal(BaseModel):
+    """Template form: a registered template and its parameters (``GET /v1/templates``).
+    Object parameters take an object id or a unique category name; frames an index."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: _Id | None = None
+    scene_id: _SceneId
+    template: _TemplateName
+    params: Annotated[dict[_Key, _ParamValue], Field(max_length=16)] = {}
+    answer: ProposedAnswer | None = None
+
+
+class ProgramProposal(BaseModel):
+    """Program form: a typed program over the scene graph (``GET /v1/ops``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: _Id | None = None
+    scene_id: _SceneId
+    program: ProgramNodes
+    answer: ProposedAnswer | None = None
+
+
+class Reason(BaseModel):
+    """Why a proposal is not valid: ``kind``, a sentence, the program node or request field
+    it is about, and the deciding numbers."""
+
+    kind: str
+    message: str
+    node: int | None = None
+    field: str | None = None
+    evidence: dict[str, Any] = {}
+
+
+class Agreement(BaseModel):
+    """How the proposer's own answer scores against the exact one."""
+
+    agrees: bool
+    reward: float
+    parsed: Any = None
+    detail: str
+
+
+class ValidationResult(BaseModel):
+    """The result for one proposal (the service serialises the same fields)."""
+
+    id: str | None = None
+    index: int | None = None
+    form: Literal["template", "program"] | None = None
+    scene_id: str | None = None
+    valid: bool
+    reasons: list[Reason] = []
+    answer: str | None = None
+    value: Any = None
+    answer_type: str | None = None
+    unit: str | None = None
+    metric: str | None = None
+    text: str | None = None
+    choices: list[str] = []
+    evidence: dict[str, Any] = {}
+    rationale: str | None = None
+    difficulty: Difficulty | None = None
+    agreement: Agreement | None = None
+    question: dict[str, Any] | None = None
+    #: Template form: the parameters as resolved (object ids for names).
+    params: dict[str, Any] | None = None
+    elapsed_ms: float = 0.0
+
+
+# ---------------------------------------------------------------------------- helpers
+class Budget:
+    """A time budget: ``deadline`` on ``time.perf_counter()``; time spent loading scenes is
+    :meth:`exclude`-d (added back)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline = time.perf_counter() + seconds
+
+    def exclude(self, seconds: float) -> None:
+        self.deadline += seconds
+
+    def check(self, node: int = 0) -> None:
+        if time.perf_counter() > self.deadline:
+            raise BudgetExceeded(node)
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for p in loc:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+#: Union-member tags pydantic puts in error locations (``constrained-str``, ``list[...]``).
+_UNION_TAG = re.compile(r"^(constrained-)?(str|int|float|bool)$|\[.*\]$|^function-")
+
+
+def schema_reasons(err: ValidationError, limit: int = 10) -> list[Reason]:
+    """Pydantic errors as reasons: one per field (the alternatives of a union joined with
+    'or'), with the field path; the offending input is not echoed."""
+    by_loc: dict[tuple, list[str]] = {}
+    for e in err.errors(include_url=False, include_input=False):
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and _UNION_TAG.search(p)))
+        msgs = by_loc.setdefault(loc, [])
+        if e["msg"] not in msgs:
+            msgs.append(e["msg"])
+    out = []
+    for loc, msgs in list(by_loc.items())[:limit]:
+        node = loc[1] if len(loc) > 1 and loc[0] == "program" and isinstance(loc[1], int) else None
+        where = _loc(loc)
+        msg = " or ".join(msgs)
+        out.append(
+            Reason(
+                kind="malformed",
+                message=f"{where}: {msg}" if where else msg,
+                node=node,
+                field=where or None,
+            )
+        )
+    if len(by_loc) > limit:
+        out.append(Reason(kind="malformed", message=f"... and {len(by_loc) - limit} more fields"))
+    return out
+
+
+def answer_text(a: Any) -> str:
+    """The proposer's answer as response text: yes/no for bools, items joined by ', '."""
+    if isinstance(a, bool):
+        return "yes" if a else "no"
+    if isinstance(a, list):
+        return ", ".join(str(x) for x in a)
+    if isinstance(a, float) and a.is_integer() and abs(a) < 1e15:
+        return str(int(a))
+    return str(a)
+
+
+def _fallback(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+def dumps(obj: Any) -> bytes:
+    """Strict JSON bytes of a result: NaN and infinities become null, numpy becomes Python."""
+    return to_json(obj, inf_nan_mode="null", fallback=_fallback)
+
+
+# ---------------------------------------------------------------------------- validator
+class Validator:
+    """Validates proposals on the scenes of a :class:`SceneCache`."""
+
+    def __init__(
+        self,
+        cache: SceneCache,
+        limits: ProgramLimits | None = None,
+        thresholds: ProgramThresholds | None = None,
+        template_thresholds: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self.cache = cache
+        self.limits = limits or ProgramLimits()
+        self.thresholds = thresholds or ProgramThresholds()
+        self.template_thresholds = template_thresholds or {}
+
+    def validate(
+        self, raw: Any, budget: Budget | None = None, index: int | None = None
+    ) -> dict[str, Any]:
+        """The result (a dict with the fields of :class:`ValidationResult`; :func:`dumps`);
+        :class:`BudgetExceeded` when ``budget`` runs out (scene loading is not counted)."""
+        t0 = time.perf_counter()
+        budget = budget or Budget(math.inf)
+        res: dict[str, Any] = {"id": None, "index": index, "form": None, "scene_id": None}
+        try:
+            reasons = self._validate(raw, budget, res)
+        except BudgetExceeded:
+            raise
+        except Exception as e:  # a bug must not take the worker down: report it
+            log.exception("internal error validating a proposal")
+            reasons = [Reason(kind="internal_error", message=f"{type(e).__name__}: {e}"[:500])]
+        res["valid"] = not reasons
+        res["reasons"] = [r.model_dump() for r in reasons]
+        res["elapsed_ms"] = round((time.perf_counter() - t0) * 1e3, 3)
+        return res
+
+    def _validate(self, raw: Any, budget: Budget, res: dict[str, Any]) -> list[Reason]:
+        if not isinstance(raw, dict):
+            return [Reason(kind="malformed", message="a proposal is a JSON object")]
+        if isinstance(raw.get("id"), str):
+            res["id"] = raw["id"][:256]
+        has_t, has_p = "template" in raw, "program" in raw
+        if has_t == has_p:
+            return [
+                Reason(
+                    kind="malformed",
+                    message="a proposal has either 'template' (template form) or 'program' "
+                    "(program form)" + ("; it has both" if has_t else ""),
+                )
+            ]
+        res["form"] = "program" if has_p else "template"
+        if has_p and isinstance(raw.get("program"), list):
+            n = len(raw["program"])
+            if n > self.limits.max_nodes:
+                return [
+                    Reason(
+                        kind="limit",
+                        message=f"program has {n} nodes > max_nodes {self.limits.max_nodes}",
+                        field="program",
+                        evidence={"nodes": n, "max_nodes": self.limits.max_nodes},
+                    )
+                ]
+        try:
+            prop = (ProgramProposal if has_p else TemplateProposal).model_validate(raw)
+        except ValidationError as e:
+            return schema_reasons(e)
+        res["scene_id"] = prop.scene_id
+        t_load = time.perf_counter()
+        try:
+            entry = self.cache.get(prop.scene_id)
+        except UnknownSceneError:
+            known = self.cache.ids()
+            return [
+                Reason(
+                    kind="unknown_scene",
+                    message=f"no scene {prop.scene_id!r} is served (GET /v1/scenes lists "
+                    f"{len(known)})",
+                    field="scene_id",
+                    evidence={"known": known[:50]},
+                )
+            ]
+        except (GeoenvError, OSError) as e:
+            log.warning("scene %r could not be loaded: %s", prop.scene_id, e)
+            return [Reason(kind="scene_error", message=f"scene could not be loaded: {e}"[:500])]
+        finally:
+            budget.exclude(time.perf_counter() - t_load)
+        with entry.lock:
+            if isinstance(prop, TemplateProposal):
+                return self._template(entry, prop, res)
+            return self._program(entry, prop, budget.deadline, res)
+
+    # ------------------------------------------------------------------ template form
+    def _template(self, entry: Any, prop: TemplateProposal, res: dict[str, Any]) -> list[Reason]:
+        out = entry.oracle.ask_or_reject(prop.template, **prop.params)
+        if isinstance(out, Rejection):
+            return [Reason(kind=out.kind, message=out.reason, evidence=out.evidence)]
+        ans: OracleAnswer = out
+        tpl = get_template(ans.template, **self.template_thresholds.get(ans.template, {}))
+        ids, refs = template_referents(ans.params, tpl.param_doc, entry.scene.labels)
+        diff = estimate(template_margins(ans.evidence, tpl.thresholds()), len(ids), refs + 1)
+        row = ans.row.model_dump()
+        res.update(
+            answer=ans.answer,
+            value=ans.value,
+            answer_type=ans.answer_type,
+            unit=ans.unit,
+            metric=ans.metric,
+            text=ans.question,
+            choices=ans.choices,
+            evidence=ans.evidence,
+            rationale=ans.rationale,
+            difficulty=diff.model_dump(),
+            question=row,
+        )
+        res["params"] = ans.params
+        self._agreement(prop.answer, row, res)
+        return []
+
+    # ------------------------------------------------------------------ program form
+    def _program(
+        self, entry: Any, prop: ProgramProposal, deadline: float, res: dict[str, Any]
+    ) -> list[Reason]:
+        try:
+            ans: ProgramAnswer = run(
+                entry.scene,
+                prop.program,
+                limits=self.limits,
+                thresholds=self.thresholds,
+                deadline=deadline,
+            )
+        except ProgramError as e:
+            return [Reason(kind=e.kind, message=e.message, node=e.node, evidence=e.evidence)]
+        diff = estimate(ans.margins, len(ans.objects), ans.size)
+        row = {
+            "template": "program",
+            "scene_id": entry.scene.id,
+            "text": ans.text,
+            **ans.row(),
+        }
+        res.update(
+            answer=ans.answer,
+            value=ans.value,
+            answer_type=ans.answer_type,
+            unit=ans.unit,
+            metric=ans.metric,
+            text=ans.text,
+            choices=ans.choices,
+            evidence=ans.evidence,
+            rationale=ans.rationale,
+            difficulty=diff.model_dump(),
+            question=row,
+        )
+        self._agreement(prop.answer, row, res)
+        return []
+
+    @staticmethod
+    def _agreement(answer: Any, row: dict[str, Any], res: dict[str, Any]) -> None:
+        if answer is None:
+            res["agreement"] = None
+            return
+        s = score_batch([row], [answer_text(answer)])[0]
+        res["agreement"] = {
+            "agrees": s.correct,
+            "reward": s.reward,
+            "parsed": s.parsed,
+            "detail": s.detail,
+        }
