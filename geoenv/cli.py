@@ -161,7 +161,8 @@ def _run_generation(scene: Scene, out: Path, seed: int, per_template: int = 5) -
             continue
         seen.add(q.template)
         choices = f"\n[dim]choices: {' | '.join(q.choices)}[/dim]" if q.choices else ""
-        sample.add_row(q.template, q.text + choices, f"{q.answer} {q.unit}".strip())
+        unit = q.unit if q.answer_type in ("number", "count") else ""
+        sample.add_row(q.template, q.text + choices, f"{q.answer} {unit}".strip())
     console.print(sample)
     console.print(f"wrote {len(res.questions)} questions to {path}")
     _report_failures(out, res.failures)
