@@ -313,9 +313,63 @@ class DepthOrder(_PairInFrame):
 
 
 # ---------------------------------------------------------------------------- 13
+@dataclass(frozen=True)
+class _ImageOrder(_PairInFrame):
+    """The rule shared by egocentric_direction (u: left / right) and relative_elevation_view
+    (v: above / below): compare the projected centroids' coordinate on one image axis."""
+
+    axis: ClassVar[int]  # 0 = u (columns), 1 = v (rows)
+    coord: ClassVar[str]  # "u" or "v"
+    offset: ClassVar[str]  # "horizontal" or "vertical"
+    extent: ClassVar[str]  # the Frame attribute of that axis: "width" or "height"
+    words: ClassVar[tuple[str, str]]  # the answer when A's coordinate is smaller / larger
+    which: ClassVar[tuple[str, str]]  # the "which is further ..." words for those answers
+    note: ClassVar[str] = ""  # said after B's coordinate in the rationale
+    min_margin_frac: float = 0.05
+
+    def _relation(self, value: str) -> str:
+        return value
+
+    def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
+        frame, la, lb, uv, _ = self._pair(scene, params)
+        xa, xb = float(uv[0, self.axis]), float(uv[1, self.axis])
+        size = getattr(frame, self.extent)
+        gap, need = abs(xa - xb), self.min_margin_frac * size
+        ev = {f"{self.coord}_a_px": xa, f"{self.coord}_b_px": xb, "margin_px": gap,
+              "required_px": need}  # fmt: skip
+        if below(gap, need):
+            raise IllPosed(
+                f"{self.offset} offset too small ({gap:.1f} px < {self.min_margin_frac} x "
+                f"{size} px)",
+                **ev,
+            )
+        value = self.words[0] if xa < xb else self.words[1]
+        c = self.coord
+        return Answer(
+            value,
+            ev,
+            f"In frame {frame.index} the {name_of(la)} projects at {c} = {xa:.0f} px and the "
+            f"{name_of(lb)} at {c} = {xb:.0f} px{self.note}, so the {name_of(la)} is "
+            f"{self._relation(value)} the {name_of(lb)}.",
+        )
+
+    def render(self, scene, params, answer, rng, slot) -> Rendered:
+        na, nb = self._names(scene, params)
+        t = str(params["frame"])
+        kind = int(rng.integers(3))
+        if kind == 0:
+            choices = _choice_pair(self.words, answer.value, slot, rng)
+            text = self._forms_pair.pick(rng, t=t, a=na, b=nb, x=choices[0], y=choices[1])
+            return Rendered(text, choices, answer.value)
+        correct = na if answer.value == self.words[kind - 1] else nb
+        choices = _choice_pair((na, nb), correct, slot, rng)
+        text = self._forms_which.pick(rng, t=t, d=self.which[kind - 1], x=choices[0], y=choices[1])
+        return Rendered(text, choices, correct)
+
+
 @register
 @dataclass(frozen=True)
-class EgocentricDirection(_PairInFrame):
+class EgocentricDirection(_ImageOrder):
     name = "egocentric_direction"
     aliases: ClassVar[dict[str, tuple[str, ...]]] = {
         "spatialevo": ("single_image_relative_direction",),
@@ -329,8 +383,13 @@ class EgocentricDirection(_PairInFrame):
         "when |u A - u B| < `min_margin_frac` x image width. Asked as 'left or right', 'right or "
         "left', 'which is further left' and 'which is further right' (choices then the names)."
     )
-    min_margin_frac: float = 0.05
-    _forms_lr = forms(
+    axis = 0
+    coord = "u"
+    offset = "horizontal"
+    extent = "width"
+    words = ("left", "right")
+    which = ("left", "right")
+    _forms_pair = forms(
         "In frame {t}, is the {a} to the {x} or to the {y} of the {b} in the image?",
         "Looking at frame {t}, does the {a} appear {x} or {y} of the {b}?",
         "In the image of frame {t}, is the {a} on the {x} side or the {y} side of the {b}?",
@@ -341,41 +400,8 @@ class EgocentricDirection(_PairInFrame):
         "In the image of frame {t}, which lies further toward the {d} edge: the {x} or the {y}?",
     )
 
-    def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
-        frame, la, lb, uv, _ = self._pair(scene, params)
-        ua, ub = float(uv[0, 0]), float(uv[1, 0])
-        gap, need = abs(ua - ub), self.min_margin_frac * frame.width
-        if below(gap, need):
-            raise IllPosed(
-                f"horizontal offset too small ({gap:.1f} px < {self.min_margin_frac} x "
-                f"{frame.width} px)",
-                u_a_px=ua,
-                u_b_px=ub,
-                margin_px=gap,
-                required_px=need,
-            )
-        side = "left" if ua < ub else "right"
-        return Answer(
-            side,
-            {"u_a_px": ua, "u_b_px": ub, "margin_px": gap, "required_px": need},
-            f"In frame {frame.index} the {name_of(la)} projects at u = {ua:.0f} px and the "
-            f"{name_of(lb)} at u = {ub:.0f} px, so the {name_of(la)} is to the {side} of the "
-            f"{name_of(lb)}.",
-        )
-
-    def render(self, scene, params, answer, rng, slot) -> Rendered:
-        na, nb = self._names(scene, params)
-        t = str(params["frame"])
-        kind = int(rng.integers(3))
-        if kind == 0:
-            choices = _choice_pair(("left", "right"), answer.value, slot, rng)
-            text = self._forms_lr.pick(rng, t=t, a=na, b=nb, x=choices[0], y=choices[1])
-            return Rendered(text, choices, answer.value)
-        d = "left" if kind == 1 else "right"
-        correct = na if answer.value == d else nb
-        choices = _choice_pair((na, nb), correct, slot, rng)
-        text = self._forms_which.pick(rng, t=t, d=d, x=choices[0], y=choices[1])
-        return Rendered(text, choices, correct)
+    def _relation(self, value: str) -> str:
+        return f"to the {value} of"
 
 
 # ---------------------------------------------------------------------------- 14
@@ -591,7 +617,7 @@ class CameraRotationAngle(_Turn):
 # ---------------------------------------------------------------------------- 16
 @register
 @dataclass(frozen=True)
-class RelativeElevationView(_PairInFrame):
+class RelativeElevationView(_ImageOrder):
     name = "relative_elevation_view"
     aliases: ClassVar[dict[str, tuple[str, ...]]] = {
         "spatialevo": ("single_image_relative_direction",),
@@ -606,8 +632,14 @@ class RelativeElevationView(_PairInFrame):
         + " Rejected when |v A - v B| < `min_margin_frac` x image height. Asked as 'above or "
         "below', 'below or above', 'which is higher' and 'which is lower' (choices then the names)."
     )
-    min_margin_frac: float = 0.05
-    _forms_ab = forms(
+    axis = 1
+    coord = "v"
+    offset = "vertical"
+    extent = "height"
+    words = ("above", "below")
+    which = ("higher", "lower")
+    note = " (v grows downwards)"
+    _forms_pair = forms(
         "In frame {t}, is the {a} {x} or {y} the {b} in the image?",
         "Looking at frame {t}, does the {a} appear {x} or {y} the {b}?",
         "In the image of frame {t}, is the {a} positioned {x} or {y} the {b}?",
@@ -617,41 +649,3 @@ class RelativeElevationView(_PairInFrame):
         "Looking at frame {t}, which object is {d} in the picture, the {x} or the {y}?",
         "In the image of frame {t}, which sits {d} in the frame: the {x} or the {y}?",
     )
-
-    def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
-        frame, la, lb, uv, _ = self._pair(scene, params)
-        va, vb = float(uv[0, 1]), float(uv[1, 1])
-        gap, need = abs(va - vb), self.min_margin_frac * frame.height
-        if below(gap, need):
-            raise IllPosed(
-                f"vertical offset too small ({gap:.1f} px < {self.min_margin_frac} x "
-                f"{frame.height} px)",
-                v_a_px=va,
-                v_b_px=vb,
-                margin_px=gap,
-                required_px=need,
-            )
-        rel = "above" if va < vb else "below"
-        return Answer(
-            rel,
-            {"v_a_px": va, "v_b_px": vb, "margin_px": gap, "required_px": need},
-            f"In frame {frame.index} the {name_of(la)} projects at v = {va:.0f} px and the "
-            f"{name_of(lb)} at v = {vb:.0f} px (v grows downwards), so the {name_of(la)} is "
-            f"{rel} the {name_of(lb)}.",
-        )
-
-    def render(self, scene, params, answer, rng, slot) -> Rendered:
-        na, nb = self._names(scene, params)
-        t = str(params["frame"])
-        kind = int(rng.integers(3))
-        if kind == 0:
-            choices = _choice_pair(("above", "below"), answer.value, slot, rng)
-            text = self._forms_ab.pick(rng, t=t, a=na, b=nb, x=choices[0], y=choices[1])
-            return Rendered(text, choices, answer.value)
-        higher = kind == 1
-        correct = na if (answer.value == "above") == higher else nb
-        choices = _choice_pair((na, nb), correct, slot, rng)
-        text = self._forms_which.pick(
-            rng, t=t, d="higher" if higher else "lower", x=choices[0], y=choices[1]
-        )
-        return Rendered(text, choices, correct)
