@@ -215,6 +215,23 @@ def dumps(obj: Any) -> bytes:
 
 
 # ---------------------------------------------------------------------------- validator
+def _fill(res: dict[str, Any], ans: Any, text: str, diff: Any, row: dict[str, Any]) -> None:
+    """The answer fields of a validation result, from an oracle or a program answer."""
+    res.update(
+        answer=ans.answer,
+        value=ans.value,
+        answer_type=ans.answer_type,
+        unit=ans.unit,
+        metric=ans.metric,
+        text=text,
+        choices=ans.choices,
+        evidence=ans.evidence,
+        rationale=ans.rationale,
+        difficulty=diff.model_dump(),
+        question=row,
+    )
+
+
 class Validator:
     """Validates proposals on the scenes of a :class:`SceneCache`."""
 
@@ -315,19 +332,7 @@ class Validator:
         ids, refs = template_referents(ans.params, tpl.param_doc, entry.scene.labels)
         diff = estimate(template_margins(ans.evidence, tpl.thresholds()), len(ids), refs + 1)
         row = ans.row.model_dump()
-        res.update(
-            answer=ans.answer,
-            value=ans.value,
-            answer_type=ans.answer_type,
-            unit=ans.unit,
-            metric=ans.metric,
-            text=ans.question,
-            choices=ans.choices,
-            evidence=ans.evidence,
-            rationale=ans.rationale,
-            difficulty=diff.model_dump(),
-            question=row,
-        )
+        _fill(res, ans, ans.question, diff, row)
         res["params"] = ans.params
         self._agreement(prop.answer, row, res)
         return []
@@ -353,19 +358,7 @@ class Validator:
             "text": ans.text,
             **ans.row(),
         }
-        res.update(
-            answer=ans.answer,
-            value=ans.value,
-            answer_type=ans.answer_type,
-            unit=ans.unit,
-            metric=ans.metric,
-            text=ans.text,
-            choices=ans.choices,
-            evidence=ans.evidence,
-            rationale=ans.rationale,
-            difficulty=diff.model_dump(),
-            question=row,
-        )
+        _fill(res, ans, ans.text, diff, row)
         self._agreement(prop.answer, row, res)
         return []
 

@@ -589,6 +589,20 @@ def _instances(seg: Any, n: int, path: Path, field_: str, what: str) -> np.ndarr
     return out
 
 
+def _segmented_mesh(ctx: _Ctx) -> _Raw:
+    """Mesh vertices, colours and faces with per-vertex instances from the segments and
+    aggregation files (the ScanNet and ScanNet++ layouts)."""
+    with ctx.stage("mesh"):
+        v, fcs, col = _mesh_arrays(ctx.ds.get_mesh(ctx.sid), ctx.path("mesh"))
+    with ctx.stage("aggregation"):
+        seg = ctx.ds.get_segmentation(ctx.sid)
+    inst = _instances(
+        seg, len(v), ctx.path("segmentation"), "segIndices", ctx.path("mesh").name + " (vertices)"
+    )
+    names = {int(k): str(x) for k, x in seg.id_to_name.items()}
+    return _Raw(v, col, fcs, inst, names, ctx.path("aggregation"))
+
+
 def _read_text_ids(path: Path) -> list[str]:
     return [s.strip() for s in path.read_text(encoding="utf-8").splitlines() if s.strip()]
 
@@ -714,25 +728,7 @@ class _ScanNet(_Profile):
 
     def read(self, ctx: _Ctx, opts: _Options) -> _Raw:
         ds, sid = ctx.ds, ctx.sid
-        with ctx.stage("mesh"):
-            v, fcs, col = _mesh_arrays(ds.get_mesh(sid), ctx.path("mesh"))
-        with ctx.stage("aggregation"):
-            seg = ds.get_segmentation(sid)
-        inst = _instances(
-            seg,
-            len(v),
-            ctx.path("segmentation"),
-            "segIndices",
-            ctx.path("mesh").name + " (vertices)",
-        )
-        raw = _Raw(
-            v,
-            col,
-            fcs,
-            inst,
-            {int(k): str(x) for k, x in seg.id_to_name.items()},
-            ctx.path("aggregation"),
-        )
+        raw = _segmented_mesh(ctx)
         info: dict[str, Any] = {}
         if ctx.has("alignment"):
             with ctx.stage("alignment"):
@@ -860,25 +856,7 @@ class _ScanNetPP(_Profile):
 
     def read(self, ctx: _Ctx, opts: _Options) -> _Raw:
         ds, sid = ctx.ds, ctx.sid
-        with ctx.stage("mesh"):
-            v, fcs, col = _mesh_arrays(ds.get_mesh(sid), ctx.path("mesh"))
-        with ctx.stage("aggregation"):
-            seg = ds.get_segmentation(sid)
-        inst = _instances(
-            seg,
-            len(v),
-            ctx.path("segmentation"),
-            "segIndices",
-            ctx.path("mesh").name + " (vertices)",
-        )
-        raw = _Raw(
-            v,
-            col,
-            fcs,
-            inst,
-            {int(k): str(x) for k, x in seg.id_to_name.items()},
-            ctx.path("aggregation"),
-        )
+        raw = _segmented_mesh(ctx)
         if ctx.has("mask"):
             raw.notes.append(f"{ctx.path('mask').name}: anonymised vertices belong to no object")
         if opts.boxes == "all":
