@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from geoenv.errors import GeoenvError, UnknownObjectError
-from geoenv.oracles.parse import norm_text
+from geoenv.oracles.answer_parse import norm_text
 from geoenv.scene import Scene
 from geoenv.tasks.base import IllPosed, Question, Template
 from geoenv.tasks.registry import templates

@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from geoenv.errors import GeoenvError
 from geoenv.frames import Frame
-from geoenv.oracles.parse import norm_text
+from geoenv.oracles.answer_parse import norm_text
 from geoenv.scene import STRUCTURAL_LABELS, Scene
 from geoenv.tasks.base import IllPosed, fmt_number, name_of, plural
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from geoenv.oracles import parse as P
+from geoenv.oracles import answer_parse as P
 from geoenv.tasks.base import Question
 from geoenv.tasks.metrics import mra
 

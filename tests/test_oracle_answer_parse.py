@@ -12,7 +12,7 @@ import time
 import pytest
 
 from geoenv.oracles import RewardConfig, score, score_batch
-from geoenv.oracles import parse as P
+from geoenv.oracles import answer_parse as P
 
 # ------------------------------------------------------------------ rows
 NUM_M = {"answer": "2.00", "answer_type": "number", "answer_value": 2.0, "unit": "m",
