@@ -2,9 +2,11 @@
 validate questions on a scene, and schedule training on the weakest templates.
 
 - :func:`score` / :func:`score_batch`: rewards in [0, 1] from a question row and a response
-  (:mod:`geoenv.oracles.parse` reads the answer, :mod:`geoenv.oracles.score` scores it);
+  (:mod:`geoenv.oracles.answer_parse` reads the answer, :mod:`geoenv.oracles.score` scores it);
 - :func:`trl_reward` / :func:`compute_score`: drop-in reward functions for TRL and verl;
 - :class:`Oracle`: exact answers (or typed rejections) for caller-supplied parameters;
+- :func:`parse` / :func:`answer_parsed`: a question text read back into template + parameters
+  by the templates' own grammars (no model), and answered exactly;
 - :class:`Curriculum`: accuracy-weighted template sampling;
 - :func:`create_app` / :class:`Client`: the question-validation service over HTTP and its
   client (template and program proposals, :mod:`geoenv.oracles.program`).
@@ -35,6 +37,13 @@ from geoenv.oracles.live import (
 )
 from geoenv.oracles.program import ProgramAnswer, ProgramError
 from geoenv.oracles.proposals import ProgramProposal, TemplateProposal, Validator
+from geoenv.oracles.question_parse import (
+    ParsedAnswer,
+    ParsedQuestion,
+    Unparsed,
+    answer_parsed,
+    parse,
+)
 from geoenv.oracles.score import (
     Prepared,
     RewardConfig,
@@ -57,6 +66,8 @@ __all__ = [
     "Oracle",
     "OracleAnswer",
     "OracleError",
+    "ParsedAnswer",
+    "ParsedQuestion",
     "Prepared",
     "ProgramAnswer",
     "ProgramError",
@@ -70,11 +81,14 @@ __all__ = [
     "UnknownParameterError",
     "UnknownReferentError",
     "UnknownTemplateError",
+    "Unparsed",
     "Validator",
+    "answer_parsed",
     "compute_score",
     "create_app",
     "make_trl_reward",
     "make_verl_compute_score",
+    "parse",
     "prepare",
     "response_text",
     "score",

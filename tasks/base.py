@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from geoenv.errors import GeoenvError
 from geoenv.scene import Scene
 from geoenv.serialize import canonical_json
+from geoenv.tasks.grammar import ReadContext, Reading
 
 Family = Literal["scene", "camera", "visibility", "geo"]
 AnswerType = Literal["choice", "number", "count", "bool", "order"]
@@ -246,6 +247,9 @@ class Template(ABC):
     #: Benchmark categories this template corresponds to: ``{"spatialevo": ids,
     #: "vsi_bench": ids, "mmsi_bench": ids}`` (ids listed in ``geoenv.tasks.parity.BENCHMARKS``).
     aliases: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: Placeholder name -> key of ``geoenv.tasks.grammar.SLOT_CLASSES`` where the default
+    #: character class of a placeholder does not fit (read back by :meth:`read`).
+    slot_classes: ClassVar[dict[str, str]] = {}
 
     # ------------------------------------------------------------ to implement
     @abstractmethod
@@ -269,7 +273,24 @@ class Template(ABC):
         """Phrase the question (paraphrase chosen with ``rng``); ``slot`` is the balanced
         position of the right choice (or 0 = yes, 1 = no for bools)."""
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        """Read a question phrased with the paraphrase set ``form`` (the name of a
+        :meth:`phrasings` entry) whose placeholders matched ``slots`` back into parameters:
+        the inverse of :meth:`render`. Raises :class:`~geoenv.tasks.grammar.Unreadable` when
+        a placeholder does not resolve on the scene."""
+        raise NotImplementedError(f"template {self.name!r} has no reader")
+
     # ------------------------------------------------------------ shared
+    def phrasings(self) -> dict[str, tuple[str, ...]]:
+        """Every paraphrase set of the template (class attributes made with :func:`forms`),
+        by attribute name: the grammar :mod:`geoenv.tasks.grammar` reads questions with."""
+        out: dict[str, tuple[str, ...]] = {}
+        for klass in reversed(type(self).__mro__):
+            for key, value in vars(klass).items():
+                if isinstance(value, _Forms):
+                    out[key] = value.forms
+        return dict(sorted(out.items()))
+
     def thresholds(self) -> dict[str, Any]:
         """The template's parameters (thresholds) and their values."""
         return {f.name: getattr(self, f.name) for f in fields(self)}

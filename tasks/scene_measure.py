@@ -24,6 +24,7 @@ from geoenv.tasks.base import (
     name_of,
     plural,
 )
+from geoenv.tasks.grammar import ReadContext, Reading
 from geoenv.tasks.registry import register
 
 
@@ -89,6 +90,9 @@ class ObjectCount(Template):
         return Rendered(
             self._forms.pick(rng, c=plural(name_of(str(params["category"])))), [], str(answer.value)
         )
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        return Reading({"category": ctx.category(slots["c"], "category")})
 
 
 @register
@@ -169,6 +173,10 @@ class ObjectDistance(Template):
         )
         return Rendered(text, [], fmt_number(answer.value, self.decimals))
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        a, b = ctx.objects_in_order([ctx.object(slots["a"], "a"), ctx.object(slots["b"], "b")])
+        return Reading({"a": a, "b": b, "measure": form.removeprefix("_forms_")})
+
 
 @register
 @dataclass(frozen=True)
@@ -217,6 +225,9 @@ class ObjectSize(Template):
         text = self._forms.pick(rng, a=name_of(scene[str(params["a"])].label))
         return Rendered(text, [], fmt_number(answer.value, self.decimals))
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        return Reading({"a": ctx.object(slots["a"], "a")})
+
 
 @register
 @dataclass(frozen=True)
@@ -262,3 +273,6 @@ class RoomSize(Template):
 
     def render(self, scene, params, answer, rng, slot) -> Rendered:
         return Rendered(self._forms.pick(rng), [], fmt_number(answer.value, self.decimals))
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        return Reading({})

@@ -32,6 +32,7 @@ from geoenv.tasks.base import (
     place_choice,
     stable_seed,
 )
+from geoenv.tasks.grammar import ReadContext, Reading, Unreadable, split_options, yes_no
 from geoenv.tasks.registry import register
 from geoenv.tasks.scene_measure import unique_ids, unique_object
 
@@ -182,6 +183,14 @@ class RelativeDistance(Template):
         )
         text = f.pick(rng, a=_label(scene, params["a"]), opts=_or_list(choices))
         return Rendered(text, choices, answer.value)
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        a = ctx.object(slots["a"], "a")
+        names = split_options(slots["opts"])
+        ids = [ctx.object(n, f"option {k}") for k, n in enumerate(names)]
+        choices = [_label(ctx.scene, i) for i in ids]
+        mode = form.removeprefix("_forms_")
+        return Reading({"a": a, "candidates": ctx.objects_in_order(ids), "mode": mode}, choices)
 
 
 # ---------------------------------------------------------------------- relative direction
@@ -334,6 +343,18 @@ class RelativeDirection(Template):
             text = self._forms_quadrant.pick(rng, opts=_or_list(choices), **names)
         return Rendered(text, choices, answer.value)
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        variant = form.removeprefix("_forms_")
+        opts = _VARIANT_CHOICES[variant]
+        if variant == "lr":
+            choices = [ctx.choice(slots["o0"], opts), ctx.choice(slots["o1"], opts)]
+            if choices[0] == choices[1]:
+                raise Unreadable("bad_options", f"repeated option {choices[0]!r}")
+        else:
+            choices = ctx.options(slots["opts"], opts)
+        params = {k: ctx.object(slots[k], k) for k in "abc"}
+        return Reading({**params, "variant": variant}, choices)
+
 
 # ---------------------------------------------------------------------- comparisons (bool)
 def _yes_no(truth: bool) -> str:
@@ -348,6 +369,14 @@ def _bool_phrasing(value: bool, slot: int, rng: np.random.Generator) -> tuple[bo
     truth = value != swap  # the direct comparator's answer with the text's order
     inverted = truth != (slot == 0)
     return swap, inverted
+
+
+def _read_comparison(ctx: ReadContext, slots: dict[str, str], inverted: bool) -> Reading:
+    """Reading of "is X <comparator> than Y?": A and B in canonical order, the answer flipped
+    when the text names B first or uses the inverted comparator."""
+    x, y = ctx.object(slots["x"], "x"), ctx.object(slots["y"], "y")
+    a, b = ctx.objects_in_order([x, y])
+    return yes_no({"a": a, "b": b}, flip=(x != a) != inverted)
 
 
 @register
@@ -415,6 +444,9 @@ class HeightComparison(Template):
             x, y = y, x
         f = self._forms_lower if inverted else self._forms_higher
         return Rendered(f.pick(rng, x=x, y=y), [], _yes_no(slot == 0))
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        return _read_comparison(ctx, slots, inverted=form == "_forms_lower")
 
 
 @register
@@ -486,6 +518,9 @@ class SizeComparison(Template):
             x, y = y, x
         f = self._forms_smaller if inverted else self._forms_bigger
         return Rendered(f.pick(rng, x=x, y=y), [], _yes_no(slot == 0))
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        return _read_comparison(ctx, slots, inverted=form == "_forms_smaller")
 
 
 # ---------------------------------------------------------------------- support
@@ -615,6 +650,11 @@ class Support(Template):
         text = self._forms.pick(rng, a=_label(scene, params["a"]), opts=_or_list(choices))
         return Rendered(text, choices, answer.value)
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        a = ctx.object(slots["a"], "a")
+        names = sorted({FLOOR, *(name_of(lab) for lab in ctx.scene.unique_labels)})
+        return Reading({"a": a}, ctx.options(slots["opts"], names))
+
 
 # ---------------------------------------------------------------------- elevation
 @register
@@ -667,3 +707,6 @@ class ObjectElevation(Template):
     def render(self, scene, params, answer, rng, slot) -> Rendered:
         text = self._forms.pick(rng, a=_label(scene, params["a"]))
         return Rendered(text, [], fmt_number(answer.value, self.decimals))
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        return Reading({"a": ctx.object(slots["a"], "a")})

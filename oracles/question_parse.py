@@ -1,0 +1,190 @@
+"""Deterministic question parsing: a question text back into template + parameters.
+
+SpatialEvo extracts the entities of a proposed question with an LLM (and penalises low
+confidence) before any geometry runs. Here every template owns the grammar of its phrasings
+(:mod:`geoenv.tasks.grammar`): :func:`parse` matches the normalised text against every
+paraphrase of every template (or of the templates asked for), reads the placeholders back
+through the scene's label map and frames, and returns a :class:`ParsedQuestion`, or an
+:class:`Unparsed` with the kind and the reason. It never raises for any text.
+
+:func:`answer_parsed` then answers a parsed question exactly (the template's rule), or says
+why it is ill-posed; the service's text proposals go through both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from geoenv.scene import Scene
+from geoenv.tasks.base import Answer, IllPosed, Template
+from geoenv.tasks.grammar import (
+    ReadContext,
+    Reading,
+    Unreadable,
+    UnreadableKind,
+    form_pattern,
+    normalize,
+    slot_kinds,
+)
+from geoenv.tasks.registry import templates as all_templates
+
+ParseKind = UnreadableKind | Literal["ambiguous_phrasing"]
+
+
+class ParsedQuestion(BaseModel):
+    """A question text read as ``template`` with ``params``; ``choices`` are the options the
+    text offers, in its order (empty for a free answer); ``form`` names the paraphrase set
+    (``<attribute>[<index>]``) that matched."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: Literal[True] = True
+    template: str
+    params: dict[str, Any]
+    choices: list[str]
+    form: str
+    _reading: Reading = PrivateAttr()
+
+
+class Unparsed(BaseModel):
+    """A text that does not read as one question on this scene: ``kind`` (``unparsed`` when no
+    phrasing matches; ``referent_missing`` / ``referent_ambiguous`` / ``frame_missing`` /
+    ``bad_options`` / ``bad_value`` when a phrasing matched but a placeholder did not resolve;
+    ``ambiguous_phrasing`` when several templates read it differently), the reason and the
+    templates whose phrasing matched."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: Literal[False] = False
+    kind: ParseKind
+    reason: str
+    templates: list[str] = []
+
+
+@dataclass(frozen=True)
+class _Form:
+    template: Template
+    key: str
+    index: int
+    pattern: Any
+
+
+@lru_cache(maxsize=64)
+def _grammar(names: tuple[str, ...] | None) -> tuple[_Form, ...]:
+    reg = all_templates()
+    chosen = [reg[n] for n in (names if names is not None else tuple(reg))]
+    out = []
+    for tpl in chosen:
+        kinds = slot_kinds(tpl.slot_classes)
+        for key, texts in tpl.phrasings().items():
+            for i, text in enumerate(texts):
+                out.append(_Form(tpl, key, i, form_pattern(text, kinds)))
+    return tuple(out)
+
+
+#: Order in which a failure is reported when several phrasings matched but none read: the most
+#: informative kind first.
+_KIND_RANK: dict[str, int] = {
+    "referent_ambiguous": 0,
+    "referent_missing": 1,
+    "frame_missing": 2,
+    "bad_options": 3,
+    "bad_value": 4,
+    "unparsed": 5,
+}
+
+
+def parse(
+    text: str,
+    scene: Scene,
+    frames: Sequence[int] | None = None,
+    templates: Iterable[str] | None = None,
+) -> ParsedQuestion | Unparsed:
+    """Read ``text`` as a question on ``scene``: template, parameters and offered options.
+
+    ``frames``: the frame indices the question comes with (a frame it names must be one of
+    them); ``templates``: restrict to these template names (e.g. those of a SpatialEvo task
+    type). Names are matched through the scene's label map, singular or plural, with or
+    without articles, in any case. Never raises: a text that is not a question of the
+    grammar, or that names what the scene lacks, gives :class:`Unparsed`."""
+    try:
+        norm = normalize(text)
+        names = None if templates is None else tuple(dict.fromkeys(templates))
+        if names is not None:
+            unknown = [n for n in names if n not in all_templates()]
+            if unknown:
+                return Unparsed(kind="unparsed", reason=f"unknown templates {unknown}")
+        grammar = _grammar(names)
+    except Unreadable as exc:
+        return Unparsed(kind=exc.kind, reason=exc.reason)
+    ctx = ReadContext(scene, frames)
+    found: dict[str, ParsedQuestion] = {}
+    failures: list[tuple[int, str, str, str]] = []
+    for f in grammar:
+        m = f.pattern.fullmatch(norm)
+        if m is None:
+            continue
+        try:
+            reading = f.template.read(ctx, f.key, m.groupdict())
+        except Unreadable as exc:
+            failures.append((_KIND_RANK[exc.kind], exc.kind, exc.reason, f.template.name))
+            continue
+        except NotImplementedError:
+            continue
+        pq = ParsedQuestion(
+            template=f.template.name,
+            params=dict(reading.params),
+            choices=list(reading.choices),
+            form=f"{f.key}[{f.index}]",
+        )
+        pq._reading = reading
+        sig = f"{pq.template}|{sorted(pq.params.items())!r}|{pq.choices!r}"
+        found.setdefault(sig, pq)
+    if len(found) == 1:
+        return next(iter(found.values()))
+    if len(found) > 1:
+        names_found = sorted({p.template for p in found.values()})
+        return Unparsed(
+            kind="ambiguous_phrasing",
+            reason=f"the text reads {len(found)} ways ({', '.join(names_found)})",
+            templates=names_found,
+        )
+    if failures:
+        failures.sort()
+        _, kind, reason, _ = failures[0]
+        return Unparsed(kind=kind, reason=reason, templates=sorted({t for *_, t in failures}))  # type: ignore[arg-type]
+    return Unparsed(kind="unparsed", reason="the text matches no phrasing of any template")
+
+
+@dataclass(frozen=True)
+class ParsedAnswer:
+    """The exact answer of a parsed question: the template's :class:`Answer` and the text's
+    canonical answer string (for a yes/no comparison, as the text asks it)."""
+
+    answer: Answer
+    text: str
+
+
+def answer_parsed(scene: Scene, parsed: ParsedQuestion) -> ParsedAnswer:
+    """Answer a parsed question exactly; raises :class:`~geoenv.tasks.base.IllPosed` when the
+    template's validity rules reject its parameters, or when the text's options do not
+    include the answer."""
+    tpl = all_templates()[parsed.template]
+    ans = tpl.answer(scene, dict(parsed.params))
+    reading = parsed._reading
+    if reading.answer is not None:
+        out = reading.answer(ans.value)
+    else:
+        out = tpl.render(scene, dict(parsed.params), ans, np.random.default_rng(0), 0).answer
+    if parsed.choices and out not in parsed.choices:
+        raise IllPosed(f"the answer {out!r} is not among the offered options {parsed.choices}")
+    return ParsedAnswer(ans, out)
+
+
+__all__ = ["ParsedAnswer", "ParsedQuestion", "Unparsed", "answer_parsed", "parse"]
