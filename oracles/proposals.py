@@ -5,7 +5,12 @@ A proposal is a JSON object in one of two forms:
 - template form ``{"scene_id", "template", "params": {...}}``: resolved by the live oracle
   (:class:`~geoenv.oracles.live.Oracle`, ``ask_or_reject``);
 - program form ``{"scene_id", "program": [...]}``: parsed, type-checked and interpreted
-  (:mod:`geoenv.oracles.program`).
+  (:mod:`geoenv.oracles.program`);
+- text form ``{"scene_id", "text", "frames"}``: a question in words, read by the templates'
+  grammars (:func:`geoenv.oracles.question_parse.parse`, no model) and answered exactly;
+- SpatialEvo form ``{"scene_id", "task_type", "question", "frame_ids"}``: the shape of
+  SpatialEvo's simulator requests; ``task_type`` is one of its 16 task ids (optionally
+  prefixed ``vsi_`` / ``mmsi_``) and restricts the text to the templates aliased to it.
 
 Both may carry ``id`` (echoed back) and ``answer``, the proposer's own answer; the result then
 says whether it agrees with the exact one, scored by :func:`geoenv.oracles.score_batch`
@@ -40,9 +45,12 @@ from geoenv.oracles.program import (
     ProgramThresholds,
     run,
 )
+from geoenv.oracles.question_parse import Unparsed, parse
 from geoenv.oracles.scene_cache import SceneCache, UnknownSceneError
 from geoenv.oracles.score import score_batch
+from geoenv.tasks.parity import BENCHMARKS
 from geoenv.tasks.registry import get as get_template
+from geoenv.tasks.registry import templates as all_templates
 
 log = logging.getLogger("geoenv.oracles.service")
 
@@ -89,15 +97,60 @@ class ProgramProposal(BaseModel):
     answer: ProposedAnswer | None = None
 
 
+_Text = Annotated[str, StringConstraints(strict=True, max_length=100_000)]
+_Frames = Annotated[list[_Int], Field(max_length=64)]
+
+
+class TextProposal(BaseModel):
+    """Text form: a question in words (any phrasing of any template, names as the scene's
+    categories), with the frame indices it comes with (a frame it names must be one of them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: _Id | None = None
+    scene_id: _SceneId
+    text: _Text
+    frames: _Frames | None = None
+    answer: ProposedAnswer | None = None
+
+
+class SpatialEvoProposal(BaseModel):
+    """SpatialEvo form: ``task_type`` (one of its 16 ids, optionally ``vsi_`` / ``mmsi_``
+    prefixed), the ``question`` text and the frame ids of its images."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: _Id | None = None
+    scene_id: _SceneId
+    task_type: _Key
+    question: _Text
+    frame_ids: _Frames | None = None
+    answer: ProposedAnswer | None = None
+
+
+Cause = Literal[
+    "unparsed",
+    "referent_missing",
+    "referent_ambiguous",
+    "frame_missing",
+    "not_visible",
+    "margin_too_small",
+    "bad_options",
+    "other",
+]
+
+
 class Reason(BaseModel):
     """Why a proposal is not valid: ``kind``, a sentence, the program node or request field
-    it is about, and the deciding numbers."""
+    it is about, and the deciding numbers. ``cause`` sorts text and template rejections into
+    referent missing / ambiguous, frame missing, not visible, margin too small, unparsed."""
 
     kind: str
     message: str
     node: int | None = None
     field: str | None = None
     evidence: dict[str, Any] = {}
+    cause: Cause | None = None
 
 
 class Agreement(BaseModel):
@@ -114,7 +167,7 @@ class ValidationResult(BaseModel):
 
     id: str | None = None
     index: int | None = None
-    form: Literal["template", "program"] | None = None
+    form: Literal["template", "program", "text", "spatialevo"] | None = None
     scene_id: str | None = None
     valid: bool
     reasons: list[Reason] = []
@@ -214,6 +267,58 @@ def dumps(obj: Any) -> bytes:
     return to_json(obj, inf_nan_mode="null", fallback=_fallback)
 
 
+# ---------------------------------------------------------------------------- text forms
+#: The key that marks each proposal form, and its model.
+_FORM_KEYS = {
+    "template": "template",
+    "program": "program",
+    "text": "text",
+    "spatialevo": "task_type",
+}
+_FORM_MODELS: dict[str, type[BaseModel]] = {
+    "template": TemplateProposal,
+    "program": ProgramProposal,
+    "text": TextProposal,
+    "spatialevo": SpatialEvoProposal,
+}
+_PARSE_CAUSE: dict[str, Cause] = {
+    "unparsed": "unparsed",
+    "ambiguous_phrasing": "unparsed",
+    "referent_missing": "referent_missing",
+    "referent_ambiguous": "referent_ambiguous",
+    "frame_missing": "frame_missing",
+    "bad_options": "bad_options",
+    "bad_value": "unparsed",
+}
+
+
+def spatialevo_templates(task_type: str) -> list[str]:
+    """Templates aliased to a SpatialEvo task id (``vsi_`` / ``mmsi_`` prefixes and case
+    ignored), in registry order; empty for an unknown id."""
+    key = task_type.strip().lower()
+    for prefix in ("vsi_", "mmsi_"):
+        if key.startswith(prefix) and key[len(prefix) :] in BENCHMARKS["spatialevo"]:
+            key = key[len(prefix) :]
+    return [n for n, t in all_templates().items() if key in t.aliases.get("spatialevo", ())]
+
+
+def rejection_cause(kind: str, reason: str) -> Cause:
+    """Sort an oracle rejection into a cause: unknown or ambiguous referent, frame missing,
+    not visible, margin too small (a threshold missed), or other."""
+    r = reason.lower()
+    if kind == "ambiguous_referent" or "ambiguous" in r:
+        return "referent_ambiguous"
+    if "no frame" in r:
+        return "frame_missing"
+    if kind == "unknown_object" or "no object" in r or "no geo feature" in r or "not in the" in r:
+        return "referent_missing"
+    if "not in view" in r or "visible" in r or "into view" in r:
+        return "not_visible"
+    if kind == "ill_posed" and any(k in r for k in ("<", "margin", "within", "under", "apart")):
+        return "margin_too_small"
+    return "other"
+
+
 # ---------------------------------------------------------------------------- validator
 def _fill(res: dict[str, Any], ans: Any, text: str, diff: Any, row: dict[str, Any]) -> None:
     """The answer fields of a validation result, from an oracle or a program answer."""
@@ -272,16 +377,20 @@ class Validator:
             return [Reason(kind="malformed", message="a proposal is a JSON object")]
         if isinstance(raw.get("id"), str):
             res["id"] = raw["id"][:256]
-        has_t, has_p = "template" in raw, "program" in raw
-        if has_t == has_p:
+        forms_given = [f for f, key in _FORM_KEYS.items() if key in raw]
+        if len(forms_given) != 1:
             return [
                 Reason(
                     kind="malformed",
-                    message="a proposal has either 'template' (template form) or 'program' "
-                    "(program form)" + ("; it has both" if has_t else ""),
+                    message="a proposal has exactly one of 'template' (template form), "
+                    "'program' (program form), 'text' (text form) or 'task_type' + 'question' "
+                    "(SpatialEvo form)"
+                    + (f"; it has {', '.join(map(repr, forms_given))}" if forms_given else ""),
                 )
             ]
-        res["form"] = "program" if has_p else "template"
+        form = forms_given[0]
+        has_p = form == "program"
+        res["form"] = form
         if has_p and isinstance(raw.get("program"), list):
             n = len(raw["program"])
             if n > self.limits.max_nodes:
@@ -294,7 +403,7 @@ class Validator:
                     )
                 ]
         try:
-            prop = (ProgramProposal if has_p else TemplateProposal).model_validate(raw)
+            prop = _FORM_MODELS[form].model_validate(raw)
         except ValidationError as e:
             return schema_reasons(e)
         res["scene_id"] = prop.scene_id
@@ -320,6 +429,8 @@ class Validator:
         with entry.lock:
             if isinstance(prop, TemplateProposal):
                 return self._template(entry, prop, res)
+            if isinstance(prop, TextProposal | SpatialEvoProposal):
+                return self._text(entry, prop, res)
             return self._program(entry, prop, budget.deadline, res)
 
     # ------------------------------------------------------------------ template form
@@ -334,6 +445,73 @@ class Validator:
         row = ans.row.model_dump()
         _fill(res, ans, ans.question, diff, row)
         res["params"] = ans.params
+        self._agreement(prop.answer, row, res)
+        return []
+
+    # ------------------------------------------------------------------ text forms
+    def _text(
+        self, entry: Any, prop: TextProposal | SpatialEvoProposal, res: dict[str, Any]
+    ) -> list[Reason]:
+        if isinstance(prop, SpatialEvoProposal):
+            names = spatialevo_templates(prop.task_type)
+            if not names:
+                return [
+                    Reason(
+                        kind="unknown_task_type",
+                        message=f"unknown SpatialEvo task_type {prop.task_type!r}",
+                        field="task_type",
+                        evidence={"known": sorted(BENCHMARKS["spatialevo"])},
+                    )
+                ]
+            text, frames = prop.question, prop.frame_ids
+        else:
+            names, text, frames = None, prop.text, prop.frames
+        parsed = parse(text, entry.scene, frames=frames, templates=names)
+        field = "question" if isinstance(prop, SpatialEvoProposal) else "text"
+        if isinstance(parsed, Unparsed):
+            return [
+                Reason(
+                    kind=parsed.kind,
+                    message=parsed.reason,
+                    field=field,
+                    evidence={"templates": parsed.templates} if parsed.templates else {},
+                    cause=_PARSE_CAUSE[parsed.kind],
+                )
+            ]
+        res["params"] = parsed.params
+        out = entry.oracle.ask_or_reject(parsed.template, **parsed.params)
+        if isinstance(out, Rejection):
+            return [
+                Reason(
+                    kind=out.kind,
+                    message=out.reason,
+                    evidence=out.evidence,
+                    cause=rejection_cause(out.kind, out.reason),
+                )
+            ]
+        ans: OracleAnswer = out
+        reading = parsed._reading
+        answer = ans.answer if reading.answer is None else reading.answer(ans.value)
+        if parsed.choices and answer not in parsed.choices:
+            return [
+                Reason(
+                    kind="ill_posed",
+                    message=f"the answer {answer!r} is not among the offered options "
+                    f"{parsed.choices}",
+                    field=field,
+                    cause="bad_options",
+                )
+            ]
+        tpl = get_template(ans.template, **self.template_thresholds.get(ans.template, {}))
+        ids, refs = template_referents(ans.params, tpl.param_doc, entry.scene.labels)
+        diff = estimate(template_margins(ans.evidence, tpl.thresholds()), len(ids), refs + 1)
+        row = ans.row.model_dump() | {
+            "text": text,
+            "choices": parsed.choices,
+            "answer": answer,
+        }
+        _fill(res, ans, text, diff, row)
+        res.update(answer=answer, choices=parsed.choices, params=ans.params)
         self._agreement(prop.answer, row, res)
         return []
 

@@ -53,7 +53,9 @@ from geoenv.oracles.program import (
 from geoenv.oracles.proposals import (
     Budget,
     ProgramProposal,
+    SpatialEvoProposal,
     TemplateProposal,
+    TextProposal,
     ValidationResult,
     Validator,
     dumps,
@@ -101,12 +103,15 @@ def _error(status: int, kind: str, message: str, **extra: Any) -> JSONResponse:
 
 
 # ---------------------------------------------------------------------------- request models
+_PROPOSAL = TemplateProposal | ProgramProposal | TextProposal | SpatialEvoProposal
+
+
 class BatchRequest(BaseModel):
     """A batch of proposals."""
 
     model_config = ConfigDict(extra="forbid")
 
-    proposals: Annotated[list[TemplateProposal | ProgramProposal], Field(min_length=1)]
+    proposals: Annotated[list[_PROPOSAL], Field(min_length=1)]
 
 
 class BatchResponse(BaseModel):
@@ -155,7 +160,7 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-_VALIDATE_BODY = TemplateProposal | ProgramProposal | BatchRequest
+_VALIDATE_BODY = _PROPOSAL | BatchRequest
 _ERRORS: dict[int | str, dict[str, Any]] = {
     c: {"model": ErrorResponse}
     for c in (400, 401, 408, 413)  # 422 carries a ValidationResult or an error
