@@ -19,6 +19,7 @@ within a relative 1e-9 of a threshold as meeting it (:func:`geoenv.tasks.camera.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -50,6 +51,7 @@ from geoenv.tasks.camera import (
     in_view,
     in_view_mask,
 )
+from geoenv.tasks.grammar import ReadContext, Reading, Unreadable, norm_name, split_options
 from geoenv.tasks.registry import register
 from geoenv.tasks.scene_measure import unique_ids, unique_object
 
@@ -220,6 +222,34 @@ def _in_view_ids(scene: Scene, near: float) -> dict[int, list[str]]:
     return memo(scene, ("in_view_ids", float(near)), make)
 
 
+# ---------------------------------------------------------------------------- reading
+def read_frames(ctx: ReadContext, slots: dict[str, str], i: str = "i", j: str = "j") -> dict:
+    """``{"frame_i", "frame_j"}`` from the placeholders ``i`` and ``j`` (frame indices)."""
+    return {"frame_i": ctx.frame(slots[i], "frame_i"), "frame_j": ctx.frame(slots[j], "frame_j")}
+
+
+def read_choices(ctx: ReadContext, text: str, allowed: Sequence[str]) -> list[str]:
+    """The options a text offers (at least two, distinct, each one of ``allowed``), spelled
+    as in ``allowed``."""
+    out = ctx.options(text, allowed)
+    if len(out) < 2:
+        raise Unreadable("bad_options", f"options: {text!r} offers fewer than two options")
+    return out
+
+
+def identity(value: object) -> str:
+    """Answer map of a question asked the template's way: the answer value as it is."""
+    return str(value)
+
+
+def opposite(value: object) -> str:
+    """Answer map of a question asked inverted: the opposite direction / motion / height."""
+    return OPPOSITE.get(str(value), str(value))
+
+
+_AT = re.compile(r"^at (?:(?:the|an?) )?")
+
+
 # ---------------------------------------------------------------------------- cam-cam
 @register
 @dataclass(frozen=True)
@@ -312,6 +342,11 @@ class CameraRelativePosition(Template):
         )
         return Rendered(text, choices, correct)
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        choices = read_choices(ctx, slots["opts"], DIRECTIONS_3D)
+        inverted = form == "_forms_inverted"
+        return Reading(read_frames(ctx, slots), choices, opposite if inverted else identity)
+
 
 @register
 @dataclass(frozen=True)
@@ -341,11 +376,19 @@ class CameraElevationChange(Template):
     }
     same_height_m: float = 0.15
     min_boundary_m: float = 0.05
-    _forms = forms(
+    slot_classes: ClassVar[dict[str, str]] = {"x": "frame", "y": "frame"}
+    #: Camera y relative to camera x: direct (x = frame i, y = frame j) and inverted (x = frame
+    #: j, y = frame i) are worded differently so that the text tells which frame is frame i.
+    _forms_direct = forms(
         "Compared with the camera of frame {x}, was the camera of frame {y} {opts}?",
         "Relative to its height in frame {x}, is the camera in frame {y} {opts}?",
         "Comparing the camera heights in frame {x} and in frame {y}, is the camera of frame {y} "
         "{opts} relative to frame {x}?",
+    )
+    _forms_inverted = forms(
+        "Taking the camera of frame {x} as the reference, was the camera of frame {y} {opts}?",
+        "Measured against the camera height of frame {x}, is the camera in frame {y} {opts}?",
+        "With the camera of frame {x} as the baseline, does the camera of frame {y} sit {opts}?",
     )
 
     def candidates(self, scene: Scene) -> LazyCandidates:
@@ -385,7 +428,16 @@ class CameraElevationChange(Template):
         if inverted:
             x, y = y, x
         opts = _or_list([("at the " + c) if c == "same height" else c for c in choices])
-        return Rendered(self._forms.pick(rng, x=x, y=y, opts=opts), choices, correct)
+        f = self._forms_inverted if inverted else self._forms_direct
+        return Rendered(f.pick(rng, x=x, y=y, opts=opts), choices, correct)
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        # "at the same height" is offered as the choice "same height".
+        items = [_AT.sub("", norm_name(it)) for it in split_options(slots["opts"])]
+        choices = read_choices(ctx, ", ".join(items), ELEVATIONS)
+        inverted = form == "_forms_inverted"
+        params = read_frames(ctx, slots, *(("y", "x") if inverted else ("x", "y")))
+        return Reading(params, choices, opposite if inverted else identity)
 
 
 # ---------------------------------------------------------------------------- cam-obj / cam-reg
@@ -437,6 +489,13 @@ class _FromCamera(Template):
             **names,
         )
         return Rendered(text, choices, correct)
+
+    def _read(self, ctx: ReadContext, form: str, slots: dict[str, str], **extra) -> Reading:
+        """Reading of a direct / inverted "which way is X from camera j" text: frames, the
+        object ``a``, the sector options; the answer is the opposite sector when inverted."""
+        choices = read_choices(ctx, slots["opts"], SECTORS)
+        params = {**read_frames(ctx, slots), "a": ctx.object(slots["a"], "a"), **extra}
+        return Reading(params, choices, opposite if form == "_forms_inverted" else identity)
 
 
 @register
@@ -513,6 +572,17 @@ class ObjectDirectionFromCamera(_FromCamera):
             self._forms_direct, self._forms_inverted, params, answer, rng, slot, a=a
         )
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        return self._read(ctx, form, slots)
+
+
+_ART = r"(?:(?:the|an?) )?"
+#: Region phrases (normalised) read back into the region kind and the anchor's name.
+_REGION_PATTERNS: dict[str, re.Pattern[str]] = {
+    "area": re.compile(rf"{_ART}area around (?P<a>.+)"),
+    "quadrant": re.compile(rf"{_ART}quarter of {_ART}room where (?P<a>.+) is"),
+}
+
 
 def _room_frame(scene: Scene) -> tuple[shapely.Polygon, np.ndarray, np.ndarray, float] | None:
     """``(room footprint, rectangle centre (2,), size (2,), yaw)`` of the minimum-area
@@ -570,6 +640,7 @@ class RegionDirection(_FromCamera):
         "area": "the area around the {a}",
         "quadrant": "the quarter of the room where the {a} is",
     }
+    slot_classes: ClassVar[dict[str, str]] = {"r": r"[\w'&/.()-][\w' &/.()-]{0,158}"}
     _forms_direct = forms(
         "The {a} is visible in frame {i}. Relative to the camera of frame {j} (its own front, "
         "back, left and right), in which direction is {r}: {opts}?",
@@ -669,6 +740,21 @@ class RegionDirection(_FromCamera):
         return self._render(
             self._forms_direct, self._forms_inverted, params, answer, rng, slot, a=a, r=r
         )
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        r = slots["r"]
+        found = [(k, m) for k, p in _REGION_PATTERNS.items() if (m := p.fullmatch(r))]
+        if not found:
+            raise Unreadable("unparsed", f"region: {r!r} names no region of the room")
+        kind, m = found[0]
+        reading = self._read(ctx, form, slots, kind=kind)
+        anchor = ctx.object(m.group("a"), "region anchor")
+        if anchor != reading.params["a"]:
+            raise Unreadable(
+                "bad_value",
+                f"region: {r!r} is anchored on another object than the {norm_name(slots['a'])!r}",
+            )
+        return reading
 
 
 # ---------------------------------------------------------------------------- motion
@@ -798,3 +884,7 @@ class CameraMotion(Template):
             rng, i=str(params["frame_i"]), j=str(params["frame_j"]), opts=_or_list(choices)
         )
         return Rendered(text, choices, answer.value)
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        choices = read_choices(ctx, slots["opts"], MOTIONS)
+        return Reading(read_frames(ctx, slots), choices, identity)

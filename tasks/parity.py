@@ -9,6 +9,7 @@ The camera-pair templates (``camera_relative_position``, ``camera_elevation_chan
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import combinations, permutations
 from typing import ClassVar
@@ -28,7 +29,13 @@ from geoenv.tasks.base import (
     place_choice,
 )
 from geoenv.tasks.camera import IN_VIEW_RULE, NEAR_M, below, get_frame, in_view, in_view_mask
-from geoenv.tasks.camera_pairs import frame_pair_candidates, two_frames
+from geoenv.tasks.camera_pairs import (
+    frame_pair_candidates,
+    identity,
+    read_frames,
+    two_frames,
+)
+from geoenv.tasks.grammar import ReadContext, Reading, Unreadable, norm_name
 from geoenv.tasks.registry import register
 from geoenv.tasks.scene_measure import unique_ids, unique_object
 from geoenv.tasks.visibility import VISIBLE_RULE
@@ -120,6 +127,7 @@ class VisibilityCompare(Template):
         "a": "object id (unique category)",
     }
     min_difference: float = 0.1
+    slot_classes: ClassVar[dict[str, str]] = {"x": r"frame \d{1,9}", "y": r"frame \d{1,9}"}
     _forms_more = forms(
         "In which frame is more of the {a} visible: {x} or {y}?",
         "Comparing {x} and {y}, where can a larger part of the {a} be seen?",
@@ -169,6 +177,16 @@ class VisibilityCompare(Template):
         text = f.pick(rng, a=name_of(scene[str(params["a"])].label), x=choices[0], y=choices[1])
         return Rendered(text, choices, correct)
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        x, y = (ctx.frame(slots[k].rpartition(" ")[2], f"option {k}") for k in ("x", "y"))
+        if x == y:
+            raise Unreadable("bad_options", f"options: frame {x} offered twice")
+        choices = [f"frame {x}", f"frame {y}"]
+        params = {"frame_i": min(x, y), "frame_j": max(x, y), "a": ctx.object(slots["a"], "a")}
+        if form == "_forms_less":
+            return Reading(params, choices, lambda v: choices[1] if v == choices[0] else choices[0])
+        return Reading(params, choices, identity)
+
 
 # ---------------------------------------------------------------------------- attributes
 #: Attribute -> (index in the oriented box size, comparative, inverse comparative, noun, what is
@@ -192,6 +210,24 @@ _ATTRIBUTES: dict[str, tuple[int, str, str, str, str, str]] = {
     ),
     "height": (2, "taller", "less tall", "height", "their heights", "its vertical extent"),
 }
+
+
+def _alternatives(items) -> str:
+    """Regex alternation of literal phrases, each with an optional leading "the"."""
+    return "|".join(
+        (r"(?:the )?" + re.escape(t[4:])) if t.startswith("the ") else re.escape(t) for t in items
+    )
+
+
+def _attribute_of(slot: str, text: str, column: int) -> str:
+    """The attribute whose ``_ATTRIBUTES`` entry has ``text`` (normalised, no leading article)
+    in ``column``."""
+    key = norm_name(text)
+    for attr, entry in _ATTRIBUTES.items():
+        if norm_name(entry[column]) == key:
+            return attr
+    raise Unreadable("bad_value", f"{slot}: {text!r} is not a dimension of the template")
+
 
 ATTRIBUTE_RULE = (
     "Dimensions come from each object's gravity-aligned oriented box (min-area footprint "
@@ -257,6 +293,12 @@ class _Attribute(Template):
             )
         return out
 
+    def _read_pair(self, ctx: ReadContext, slots: dict[str, str]) -> dict[str, ParamValue]:
+        """Objects ``a`` (seen in frame ``i``) and ``b`` (seen in frame ``j``), without the
+        attribute."""
+        a, b = ctx.object(slots["a"], "a"), ctx.object(slots["b"], "b")
+        return {"a": a, "b": b, **read_frames(ctx, slots)}
+
     def _dims(self, scene: Scene, params: dict[str, ParamValue]) -> tuple[str, str, str, dict]:
         """Validate; return (label A, label B, attribute, evidence with both dimensions)."""
         la = unique_object(scene, params["a"], "a")
@@ -301,6 +343,10 @@ class AttributeComparison(_Attribute):
         "narrower / less tall); the choices are the two object names."
     )
     min_margin_rel: float = 0.10
+    slot_classes: ClassVar[dict[str, str]] = {
+        "cmp": _alternatives(e[k] for e in _ATTRIBUTES.values() for k in (1, 2)),
+        "what": _alternatives(e[4] for e in _ATTRIBUTES.values()),
+    }
     _forms = forms(
         "The {a} is seen in frame {i} and the {b} in frame {j}. Which of the two is {cmp} "
         "(comparing {what}): the {x} or the {y}?",
@@ -349,6 +395,28 @@ class AttributeComparison(_Attribute):
         )
         return Rendered(text, choices, correct)
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        p = self._read_pair(ctx, slots)
+        attr = _attribute_of("what", slots["what"], 4)
+        _, more, less, *_ = _ATTRIBUTES[attr]
+        if slots["cmp"] not in (more, less):
+            raise Unreadable("bad_value", f"cmp: {slots['cmp']!r} does not compare the {attr}")
+        names = {k: name_of(ctx.scene[str(p[k])].label) for k in ("a", "b")}
+        x, y = (name_of(ctx.scene[ctx.object(slots[k], f"option {k}")].label) for k in "xy")
+        if sorted((x, y)) != sorted(names.values()):
+            raise Unreadable(
+                "bad_options",
+                f"options: {x!r} and {y!r} are not the {names['a']} and the {names['b']}",
+            )
+        # The canonical pair order is the label order (``unique_ids``), frames following.
+        if ctx.objects_in_order([p["a"], p["b"]])[0] != p["a"]:
+            p = {"a": p["b"], "b": p["a"], "frame_i": p["frame_j"], "frame_j": p["frame_i"]}
+        params = {"a": p["a"], "b": p["b"], "attribute": attr}
+        params |= {"frame_i": p["frame_i"], "frame_j": p["frame_j"]}
+        if slots["cmp"] == less:
+            return Reading(params, [x, y], lambda v: y if v == x else x)
+        return Reading(params, [x, y], identity)
+
 
 @register
 @dataclass(frozen=True)
@@ -367,6 +435,11 @@ class AttributeRatio(_Attribute):
         "the larger; the reverse order is its own candidate)."
     )
     min_ratio: float = 1.1
+    slot_classes: ClassVar[dict[str, str]] = {
+        "cmp": _alternatives(e[k] for e in _ATTRIBUTES.values() for k in (1, 2)),
+        "noun": _alternatives(e[3] for e in _ATTRIBUTES.values()),
+        "what": _alternatives(e[5] for e in _ATTRIBUTES.values()),
+    }
     _forms = forms(
         "The {a} is seen in frame {i} and the {b} in frame {j}. How many times {cmp} is the "
         "{a} than the {b}? Compare each object's {noun} ({what}).",
@@ -403,3 +476,15 @@ class AttributeRatio(_Attribute):
             what=what,
         )
         return Rendered(text, [], fmt_number(answer.value, self.decimals))
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        p = self._read_pair(ctx, slots)
+        attrs = {_attribute_of("what", slots["what"], 5)}
+        if "noun" in slots:
+            attrs.add(_attribute_of("noun", slots["noun"], 3))
+        if "cmp" in slots:
+            attrs.add(_attribute_of("cmp", slots["cmp"], 1))
+        if len(attrs) != 1:
+            raise Unreadable("bad_value", f"the text names several dimensions {sorted(attrs)}")
+        params = {"a": p["a"], "b": p["b"], "attribute": attrs.pop()}
+        return Reading(params | {"frame_i": p["frame_i"], "frame_j": p["frame_j"]})
