@@ -37,6 +37,7 @@ from geoenv.tasks.base import (
     name_of,
     place_choice,
 )
+from geoenv.tasks.grammar import SLOT_CLASSES, ReadContext, Reading, Unreadable
 from geoenv.tasks.registry import register
 from geoenv.tasks.scene_measure import unique_ids, unique_object
 from geoenv.visibility import MIN_VISIBLE_FRAC, frame_visibility
@@ -128,6 +129,40 @@ def _choice_pair(kind_words: tuple[str, str], correct: str, slot: int, rng) -> l
     return place_choice(correct, [other], slot, rng)
 
 
+# ---------------------------------------------------------------------------- reading
+#: Character class of a name placeholder that must not end in an article: in "is the {a} {x}
+#: or {y} the {b}" a greedy ``y`` would otherwise swallow the article ("below the").
+NAME_NO_ARTICLE = SLOT_CLASSES["name"] + r"(?<! the)(?<! an)(?<! a)"
+
+
+def _label_of(ctx: ReadContext, object_id: str) -> str:
+    """How an object (id) is named in questions and choices."""
+    return name_of(ctx.scene[object_id].label)
+
+
+def _word_pair(ctx: ReadContext, slots: dict[str, str], words: Sequence[str]) -> list[str]:
+    """The two word options ``{x}`` and ``{y}`` of a text (distinct, among ``words``)."""
+    x, y = ctx.choice(slots["x"], words, "x"), ctx.choice(slots["y"], words, "y")
+    if x == y:
+        raise Unreadable("bad_options", f"option {x!r} offered twice")
+    return [x, y]
+
+
+def _object_pair(ctx: ReadContext, slots: dict[str, str], keys: str = "xy") -> tuple[str, str]:
+    """The two distinct objects named by the placeholders ``keys``."""
+    x, y = (ctx.object(slots[k], k) for k in keys)
+    if x == y:
+        raise Unreadable("bad_options", f"the {_label_of(ctx, x)} is named twice")
+    return x, y
+
+
+def _frame_pair(ctx: ReadContext, slots: dict[str, str]) -> tuple[dict[str, ParamValue], bool]:
+    """``{frame_i, frame_j}`` in ascending order from the ``{i}`` and ``{j}`` of a text, and
+    whether the text names them the other way round (j before i)."""
+    i, j = ctx.frame(slots["i"], "frame_i"), ctx.frame(slots["j"], "frame_j")
+    return {"frame_i": min(i, j), "frame_j": max(i, j)}, i > j
+
+
 # ---------------------------------------------------------------------------- 11
 @register
 @dataclass(frozen=True)
@@ -197,6 +232,9 @@ class CameraDistance(Template):
             rng, t=str(params["frame"]), a=name_of(scene[str(params["a"])].label)
         )
         return Rendered(text, [], fmt_number(answer.value, self.decimals))
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        return Reading({"frame": ctx.frame(slots["t"]), "a": ctx.object(slots["a"], "a")})
 
 
 # ---------------------------------------------------------------------------- pairs in a frame
@@ -311,6 +349,16 @@ class DepthOrder(_PairInFrame):
         text = f.pick(rng, t=str(params["frame"]), x=choices[0], y=choices[1])
         return Rendered(text, choices, correct)
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        x, y = _object_pair(ctx, slots)
+        a, b = ctx.objects_in_order([x, y])
+        na, nb = _label_of(ctx, a), _label_of(ctx, b)
+        params: dict[str, ParamValue] = {"frame": ctx.frame(slots["t"]), "a": a, "b": b}
+        choices = [_label_of(ctx, x), _label_of(ctx, y)]
+        if form == "_forms_far":  # the answer value is the nearer one's name
+            return Reading(params, choices, lambda v: nb if v == na else na)
+        return Reading(params, choices, lambda v: str(v))
+
 
 # ---------------------------------------------------------------------------- 13
 @dataclass(frozen=True)
@@ -325,6 +373,7 @@ class _ImageOrder(_PairInFrame):
     words: ClassVar[tuple[str, str]]  # the answer when A's coordinate is smaller / larger
     which: ClassVar[tuple[str, str]]  # the "which is further ..." words for those answers
     note: ClassVar[str] = ""  # said after B's coordinate in the rationale
+    slot_classes: ClassVar[dict[str, str]] = {k: NAME_NO_ARTICLE for k in ("a", "b", "x", "y")}
     min_margin_frac: float = 0.05
 
     def _relation(self, value: str) -> str:
@@ -363,8 +412,25 @@ class _ImageOrder(_PairInFrame):
             return Rendered(text, choices, answer.value)
         correct = na if answer.value == self.words[kind - 1] else nb
         choices = _choice_pair((na, nb), correct, slot, rng)
-        text = self._forms_which.pick(rng, t=t, d=self.which[kind - 1], x=choices[0], y=choices[1])
+        text = self._forms_which.pick(
+            rng, t=t, d=self.which[kind - 1], a=na, b=nb, x=choices[0], y=choices[1]
+        )
         return Rendered(text, choices, correct)
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        a, b = _object_pair(ctx, slots, "ab")
+        params: dict[str, ParamValue] = {"frame": ctx.frame(slots["t"]), "a": a, "b": b}
+        if form == "_forms_pair":
+            return Reading(params, _word_pair(ctx, slots, self.words), lambda v: str(v))
+        k = self.which.index(ctx.choice(slots["d"], self.which, "d"))
+        x, y = _object_pair(ctx, slots)
+        if {x, y} != {a, b}:
+            raise Unreadable("bad_options", "the options must be the two objects compared")
+        na, nb = _label_of(ctx, a), _label_of(ctx, b)
+        word = self.words[k]
+        return Reading(
+            params, [_label_of(ctx, x), _label_of(ctx, y)], lambda v: na if v == word else nb
+        )
 
 
 @register
@@ -395,9 +461,12 @@ class EgocentricDirection(_ImageOrder):
         "In the image of frame {t}, is the {a} on the {x} side or the {y} side of the {b}?",
     )
     _forms_which = forms(
-        "In frame {t}, which appears further {d} in the image: the {x} or the {y}?",
-        "Looking at frame {t}, which object is more to the {d}, the {x} or the {y}?",
-        "In the image of frame {t}, which lies further toward the {d} edge: the {x} or the {y}?",
+        "In frame {t}, comparing the {a} with the {b}, which appears further {d} in the image: "
+        "the {x} or the {y}?",
+        "Looking at the {a} and the {b} in frame {t}, which object is more to the {d}, the {x} "
+        "or the {y}?",
+        "In the image of frame {t}, between the {a} and the {b}, which lies further toward the "
+        "{d} edge: the {x} or the {y}?",
     )
 
     def _relation(self, value: str) -> str:
@@ -464,6 +533,10 @@ class CameraDisplacement(Template):
     def render(self, scene, params, answer, rng, slot) -> Rendered:
         text = self._forms.pick(rng, i=str(params["frame_i"]), j=str(params["frame_j"]))
         return Rendered(text, [], fmt_number(answer.value, self.decimals))
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        # The distance is symmetric: frames named in either order read as (earlier, later).
+        return Reading(_frame_pair(ctx, slots)[0])
 
 
 # ---------------------------------------------------------------------------- 15
@@ -560,6 +633,7 @@ class CameraRotation(_Turn):
         "From frame {i} to frame {j}, has the camera rotated {x} or {y} (about the vertical)?",
         "Comparing frame {i} with frame {j}, which way did the camera turn: {x} or {y}?",
     )
+    slot_classes: ClassVar[dict[str, str]] = {"x": "word", "y": "word"}
 
     def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
         turn, ev, why = self._turn(scene, params)
@@ -578,6 +652,14 @@ class CameraRotation(_Turn):
             rng, i=str(params["frame_i"]), j=str(params["frame_j"]), x=choices[0], y=choices[1]
         )
         return Rendered(text, choices, answer.value)
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        # Named later frame first: the turn back from j to i is the opposite turn.
+        params, backwards = _frame_pair(ctx, slots)
+        choices = _word_pair(ctx, slots, ("left", "right"))
+        if backwards:
+            return Reading(params, choices, lambda v: "right" if v == "left" else "left")
+        return Reading(params, choices)
 
 
 @register
@@ -613,6 +695,10 @@ class CameraRotationAngle(_Turn):
         text = self._forms.pick(rng, i=str(params["frame_i"]), j=str(params["frame_j"]))
         return Rendered(text, [], fmt_number(answer.value, self.decimals))
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        # |turn| is the same either way round.
+        return Reading(_frame_pair(ctx, slots)[0])
+
 
 # ---------------------------------------------------------------------------- 16
 @register
@@ -645,7 +731,10 @@ class RelativeElevationView(_ImageOrder):
         "In the image of frame {t}, is the {a} positioned {x} or {y} the {b}?",
     )
     _forms_which = forms(
-        "In frame {t}, which appears {d} in the image: the {x} or the {y}?",
-        "Looking at frame {t}, which object is {d} in the picture, the {x} or the {y}?",
-        "In the image of frame {t}, which sits {d} in the frame: the {x} or the {y}?",
+        "In frame {t}, comparing the {a} with the {b}, which appears {d} in the image: the {x} "
+        "or the {y}?",
+        "Looking at the {a} and the {b} in frame {t}, which object is {d} in the picture, the "
+        "{x} or the {y}?",
+        "In the image of frame {t}, between the {a} and the {b}, which sits {d} in the frame: "
+        "the {x} or the {y}?",
     )

@@ -12,6 +12,7 @@ visibility is at least `margin` away from that threshold, so "not visible" means
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import combinations
 from typing import ClassVar
@@ -31,6 +32,14 @@ from geoenv.tasks.base import (
     plural,
 )
 from geoenv.tasks.camera import TIE_RTOL, get_frame
+from geoenv.tasks.grammar import (
+    ReadContext,
+    Reading,
+    Unreadable,
+    norm_name,
+    split_options,
+    yes_no,
+)
 from geoenv.tasks.registry import register
 from geoenv.tasks.scene_measure import unique_ids, unique_object
 from geoenv.visibility import MIN_VISIBLE_FRAC, visibility
@@ -78,6 +87,48 @@ def _names_list(names: list[str]) -> str:
     return ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
+def _or_list(items: list[str]) -> str:
+    """``a or b`` / ``a, b, or c``: the choices in the order they are offered."""
+    if len(items) <= 2:
+        return " or ".join(items)
+    return ", ".join(items[:-1]) + ", or " + items[-1]
+
+
+def _known(ctx: ReadContext, name: str) -> bool:
+    try:
+        ctx.category(name)
+    except Unreadable:
+        return False
+    return True
+
+
+def split_names(ctx: ReadContext, text: str) -> list[str]:
+    """The items of a list written by :func:`_names_list` (``the a, the b and the c``; an
+    Oxford comma or a bare ``a and b`` also read). A category name holding `` and `` stays
+    whole where the scene knows it: an ``and`` with no comma before it splits where both
+    sides are names of the scene."""
+    chunks = [c for c in re.split(r"\s*,\s*", text.strip()) if c]
+    if len(chunks) > 1 and chunks[-1].startswith("and "):
+        return [*chunks[:-1], chunks[-1][4:]]
+    out = []
+    for k, chunk in enumerate(chunks):
+        pieces = chunk.split(" and ")
+        if len(pieces) == 1 or k < len(chunks) - 1 or _known(ctx, chunk):
+            out.append(chunk)
+            continue
+        cuts = [
+            c
+            for c in range(1, len(pieces))
+            if _known(ctx, " and ".join(pieces[:c])) and _known(ctx, " and ".join(pieces[c:]))
+        ]
+        c = cuts[0] if cuts else 1
+        out += [" and ".join(pieces[:c]), " and ".join(pieces[c:])]
+    return out
+
+
+_FRAME_OPTION = re.compile(r"frame (\d{1,9})")
+
+
 @dataclass(frozen=True)
 class _VisTemplate(Template):
     """Shared thresholds of the family (not registered)."""
@@ -113,6 +164,7 @@ class AppearanceOrder(_VisTemplate):
         "category names in order, joined by ', '. `margin` is not used here."
     )
     param_doc: ClassVar[dict[str, str]] = {"objects": "3 or 4 object ids (unique categories)"}
+    slot_classes: ClassVar[dict[str, str]] = {"objs": "options"}
     min_gap_frames: int = 3
     _forms_first = forms(
         "As the camera moves along its path, in what order do these objects first come into "
@@ -201,6 +253,19 @@ class AppearanceOrder(_VisTemplate):
             seq = seq[::-1]
         return Rendered(text, [], ", ".join(seq))
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        names = split_names(ctx, slots["objs"])
+        ids = [ctx.object(n, f"objects[{k}]") for k, n in enumerate(names)]
+        if len(set(ids)) != len(ids):
+            raise Unreadable("bad_options", "an object is listed twice")
+        last_first = form == "_forms_last"
+
+        def canonical(value: list[str]) -> str:
+            seq = [name_of(lab) for lab in value]
+            return ", ".join(seq[::-1] if last_first else seq)
+
+        return Reading({"objects": ctx.objects_in_order(ids)}, [], canonical)
+
 
 # ---------------------------------------------------------------------------- 18
 @register
@@ -274,6 +339,10 @@ class ObjectVisibility(_VisTemplate):
         yes = bool(answer.value) if direct else not bool(answer.value)
         return Rendered(text, [], "yes" if yes else "no")
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        params = {"frame": ctx.frame(slots["t"]), "a": ctx.object(slots["a"], "a")}
+        return yes_no(params, flip=form == "_forms_hidden")
+
 
 # ---------------------------------------------------------------------------- 19
 @register
@@ -299,9 +368,9 @@ class WhichFrame(_VisTemplate):
         "frames": "4 distinct frame indices, ascending",
     }
     _forms = forms(
-        "In which of these frames is the {a} visible?",
-        "Which frame shows the {a}?",
-        "The {a} can be seen in only one of these frames. Which one?",
+        "In which of these frames is the {a} visible: {opts}?",
+        "Which frame shows the {a}: {opts}?",
+        "The {a} can be seen in only one of these frames: {opts}. Which one?",
     )
 
     def candidates(self, scene: Scene) -> list[dict[str, ParamValue]]:
@@ -360,8 +429,22 @@ class WhichFrame(_VisTemplate):
     def render(self, scene, params, answer, rng, slot) -> Rendered:
         others = [f"frame {t}" for t in params["frames"] if f"frame {t}" != answer.value]
         choices = place_choice(answer.value, others, slot, rng)
-        text = self._forms.pick(rng, a=name_of(scene[str(params["a"])].label))
+        text = self._forms.pick(
+            rng, a=name_of(scene[str(params["a"])].label), opts=_or_list(choices)
+        )
         return Rendered(text, choices, answer.value)
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        a = ctx.object(slots["a"], "a")
+        frames = []
+        for k, item in enumerate(split_options(slots["opts"])):
+            m = _FRAME_OPTION.fullmatch(norm_name(item))
+            if m is None:
+                raise Unreadable("bad_options", f"option {k}: {item!r} is not 'frame <number>'")
+            frames.append(ctx.frame(m.group(1), f"option {k}"))
+        if len(set(frames)) != len(frames):
+            raise Unreadable("bad_options", "a frame is offered twice")
+        return Reading({"a": a, "frames": sorted(frames)}, [f"frame {t}" for t in frames])
 
 
 # ---------------------------------------------------------------------------- 20
@@ -428,3 +511,6 @@ class CountInView(_VisTemplate):
             rng, c=plural(name_of(str(params["category"]))), t=str(params["frame"])
         )
         return Rendered(text, [], str(answer.value))
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        return Reading({"frame": ctx.frame(slots["t"]), "category": ctx.category(slots["c"])})
