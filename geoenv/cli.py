@@ -235,10 +235,19 @@ def generate(
         bool, typer.Option(help="Exit non-zero when any scene failed.")
     ] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    like: Annotated[
+        str | None,
+        typer.Option(
+            "--like",
+            help="Also write a benchmark-shaped split: 'vsi-bench' -> OUT/vsi_bench/test.parquet "
+            "and test.jsonl (VSI-Bench's columns, question types, options and ground truth).",
+        ),
+    ] = None,
 ) -> None:
     """Generate a Parquet QA release: OUT/data/<split>/<scene_id>.parquet, README.md (dataset
     card), manifest.json and failures.jsonl. Byte-identical for the same inputs and seed,
-    whatever the executor or worker count; reruns skip complete scenes."""
+    whatever the executor or worker count; reruns skip complete scenes. With --like vsi-bench,
+    also OUT/vsi_bench/ (docs/dataset.md, "Benchmark-shaped exports")."""
     from geoenv.pipelines.job import JobConfig
     from geoenv.pipelines.manifest import read_manifest
     from geoenv.pipelines.release import run_job
@@ -248,6 +257,10 @@ def generate(
         raise typer.BadParameter("--executor must be 'local' or 'ray'")
     if workers < 1:
         raise typer.BadParameter("--workers must be >= 1")
+    if like is not None and like not in LIKE_CHOICES:
+        raise typer.BadParameter(
+            f"unknown benchmark {like!r}; known: {', '.join(LIKE_CHOICES)}", param_hint="--like"
+        )
     names = [n.strip() for n in templates_.split(",") if n.strip()] if templates_ else None
     try:
         names = resolve_templates(names)
@@ -290,6 +303,35 @@ def generate(
         )
         if fail_on_error:
             raise typer.Exit(1)
+    if like == "vsi-bench":
+        _export_vsi_bench(out)
+
+
+#: Values of ``geoenv generate --like``.
+LIKE_CHOICES = ("vsi-bench",)
+
+
+def _export_vsi_bench(out: Path) -> None:
+    from geoenv.pipelines.vsi_export import VsiExportError, write_vsi_bench
+
+    try:
+        paths = write_vsi_bench(out)
+    except VsiExportError as exc:
+        console.print(f"[red]error:[/red] VSI-Bench export: {exc}")
+        raise typer.Exit(1) from None
+    import pyarrow.parquet as pq
+
+    types = pq.read_table(paths[0], columns=["question_type"]).column("question_type")
+    counts: dict[str, int] = {}
+    for name in types.to_pylist():
+        counts[name] = counts.get(name, 0) + 1
+    t = Table(title="VSI-Bench-shaped split")
+    t.add_column("question_type")
+    t.add_column("rows", justify="right")
+    for name, n in sorted(counts.items()):
+        t.add_row(name, str(n))
+    console.print(t)
+    console.print(f"{len(types):,} VSI-Bench rows -> {paths[0]}, {paths[1]}")
 
 
 def _print_release(by_scene: dict[str, dict[str, int]]) -> None:

@@ -30,7 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import geoenv
 from geoenv.pipelines.job import SPLIT_FRACTIONS, JobConfig, SceneOutcome, file_sha256
-from geoenv.pipelines.rows import QUESTION_SCHEMA
+from geoenv.pipelines.rows import BENCHMARK_COLUMNS, QUESTION_SCHEMA
 from geoenv.scene import natural_key
 from geoenv.tasks.generate import resolve_templates
 
@@ -152,6 +152,26 @@ def write_release_files(out: Path, outcomes: Sequence[SceneOutcome], cfg: JobCon
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
+def _read_columns(path: Path, cols: Sequence[str]) -> pa.Table:
+    """The columns of a question file; a column the file lacks (written before it existed)
+    reads as nulls."""
+    names = set(pq.read_schema(path).names)
+    t = pq.read_table(path, columns=[c for c in cols if c in names])
+    for c in cols:
+        if c not in names:
+            t = t.append_column(c, pa.nulls(t.num_rows, pa.string()))
+    return t.select(list(cols))
+
+
+def register_files(out: Path, files: dict[str, str]) -> None:
+    """Add files written after the release (benchmark-shaped exports) to ``manifest.json``'s
+    ``files`` (release path -> sha256), keeping the manifest sorted and byte-stable."""
+    path = Path(out) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["files"] = dict(sorted({**manifest["files"], **files}.items()))
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
 def _features_yaml() -> list[str]:
     out = []
     for f in QUESTION_SCHEMA:
@@ -165,9 +185,11 @@ def _features_yaml() -> list[str]:
 
 def dataset_card(out: Path, good: Sequence[SceneOutcome], cfg: JobConfig) -> str:
     """The README.md of a release: HF-style YAML front matter, then counts."""
+    from geoenv.tasks.parity import BENCHMARK_NAMES
+
     splits = sorted({o.split for o in good if o.split}, key=("train", "val", "test").index)
-    cols = ["template", "variant", "answer", "answer_type"]
-    tables = [pq.read_table(out / o.path, columns=cols) for o in good if o.path]
+    cols = ["template", "variant", "answer", "answer_type", *BENCHMARK_COLUMNS.values()]
+    tables = [_read_columns(out / o.path, cols) for o in good if o.path]
     tbl = (
         pa.concat_tables(tables)
         if tables
@@ -182,6 +204,14 @@ def dataset_card(out: Path, good: Sequence[SceneOutcome], cfg: JobConfig) -> str
             *(tbl.column(c).to_pylist() for c in ("template", "answer", "answer_type")), strict=True
         )
         if k in ("choice", "bool")
+    )
+    benchmarks = Counter(
+        (BENCHMARK_NAMES[b], cat)
+        for b, col in BENCHMARK_COLUMNS.items()
+        for cat, v in zip(
+            tbl.column(col).to_pylist(), tbl.column("variant").to_pylist(), strict=True
+        )
+        if cat is not None and v == "clean"
     )
     y = ["---", "license: apache-2.0", "task_categories:", "- question-answering",
          "tags:", "- spatial-reasoning", "- 3d", "- geoenv", "configs:", "- config_name: default",
@@ -198,7 +228,9 @@ def dataset_card(out: Path, good: Sequence[SceneOutcome], cfg: JobConfig) -> str
         f"variants: {', '.join(sorted(cfg.variants)) or 'none'}. Splits are by scene "
         "(a stable hash of the scene id), never by question. Rows are sorted by question id; "
         "`params`, `evidence` and `variant_params` are JSON strings. See `manifest.json` for "
-        "the input scene hashes and the sha256 of every file.",
+        "the input scene hashes and the sha256 of every file. `spatialevo_type`, "
+        "`vsi_bench_type` and `mmsi_bench_type` give each question's category in those "
+        "benchmarks (null when none).",
         "",
         f"Scenes: {len(good)}; rows: {sum(o.rows for o in good)}.",
         "",
@@ -217,6 +249,10 @@ def dataset_card(out: Path, good: Sequence[SceneOutcome], cfg: JobConfig) -> str
         "| template | answer | rows |",
         "|---|---|---|",
         *(f"| {t} | {a} | {n} |" for (t, a), n in sorted(answers.items())),
+        "",
+        "| benchmark | category | clean rows |",
+        "|---|---|---|",
+        *(f"| {b} | {c} | {n} |" for (b, c), n in sorted(benchmarks.items())),
         "",
     ]
     return "\n".join(y + body)

@@ -1,7 +1,9 @@
 """Question rows as Arrow tables and Parquet files with a pinned schema.
 
 ``params``, ``evidence`` and ``variant_params`` are canonical JSON strings (sorted keys, no
-spaces), so a row is a flat record every Parquet reader understands. Files are sorted by
+spaces), so a row is a flat record every Parquet reader understands. ``spatialevo_type``,
+``vsi_bench_type`` and ``mmsi_bench_type`` hold the question's category in each benchmark
+(:func:`geoenv.tasks.benchmarks.question_categories`; null when none). Files are sorted by
 question id, zstd-compressed, with a fixed row-group size: the same questions always give the
 same bytes.
 """
@@ -18,8 +20,9 @@ import pyarrow.parquet as pq
 
 from geoenv.serialize import canonical_json
 from geoenv.tasks.base import Question
+from geoenv.tasks.benchmarks import BENCHMARK_KEYS, question_categories
 
-#: The pinned schema of a question row (docs: docs/dataset.md, when the pipeline lands).
+#: The pinned schema of a question row (docs/dataset.md).
 QUESTION_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
@@ -40,16 +43,25 @@ QUESTION_SCHEMA = pa.schema(
         pa.field("variant", pa.string(), nullable=False),
         pa.field("base_question_id", pa.string()),
         pa.field("variant_params", pa.string(), nullable=False),
+        pa.field("spatialevo_type", pa.string()),
+        pa.field("vsi_bench_type", pa.string()),
+        pa.field("mmsi_bench_type", pa.string()),
     ]
 )
+#: Row column of each benchmark's category (keys of ``Template.aliases``).
+BENCHMARK_COLUMNS = {b: f"{b}_type" for b in BENCHMARK_KEYS}
 ROW_GROUP_SIZE = 10_000
 
 
 def question_rows(questions: Iterable[Question]) -> list[dict[str, Any]]:
-    """Plain dict rows (params/evidence as canonical JSON), sorted by question id."""
+    """Plain dict rows (params/evidence as canonical JSON, benchmark categories filled),
+    sorted by question id."""
     rows = []
     for q in questions:
         d = q.model_dump()
+        cats = question_categories(q.template, q.params)
+        for bench, col in BENCHMARK_COLUMNS.items():
+            d[col] = cats[bench]
         d["params"] = canonical_json(d["params"])
         d["evidence"] = canonical_json(d["evidence"])
         d["variant_params"] = canonical_json(d["variant_params"])
