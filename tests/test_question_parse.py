@@ -21,6 +21,10 @@ from geoenv.tasks.registry import templates
 SCENES = ("demo", "demo:3", "stack")
 SEEDS = (0, 1)
 PER_TEMPLATE = 40
+#: Questions per paraphrase set, template and scene re-rendered with RENDER_SEEDS generators x
+#: every slot.
+RERENDERED = 2
+RENDER_SEEDS = 24
 
 
 @cache
@@ -63,21 +67,48 @@ def test_round_trip(template: str) -> None:
     assert n > 0, f"{template} generated nothing on {SCENES}"
 
 
-def test_every_phrasing_is_exercised() -> None:
-    """Each paraphrase of each template occurs among the round-tripped questions (so the
-    round trip covers every phrasing variant, not only the ones the seeds happen to draw)."""
-    missing = []
+def _spread(questions, s) -> list:
+    """Up to RERENDERED questions of each paraphrase set (so sets that only some parameters
+    use, e.g. a scope or a mode, are re-rendered too)."""
+    out, per_key = [], {}
+    for q in questions:
+        p = parse(q.text, s)
+        key = p.form.split("[")[0] if isinstance(p, ParsedQuestion) else ""
+        if per_key.get(key, 0) < RERENDERED:
+            per_key[key] = per_key.get(key, 0) + 1
+            out.append(q)
+    return out
+
+
+def test_every_phrasing_round_trips() -> None:
+    """Each paraphrase of each template, not only those the seeds happen to draw: the first
+    generated questions of every template are re-rendered with several generators and every
+    answer slot, and each rendering reads back as itself (parameters, options, answer). Every
+    paraphrase must occur among them."""
+    missing, wrong = [], []
     for name, tpl in templates().items():
         used = set()
         for sname in SCENES:
-            for q in generated(sname, name):
-                p = parse(q.text, scene(sname))
-                if isinstance(p, ParsedQuestion):
-                    used.add(p.form)
+            s = scene(sname)
+            for q in _spread(generated(sname, name), s):
+                ans = tpl.answer(s, dict(q.params))
+                for k in range(RENDER_SEEDS):
+                    for slot in range(max(1, tpl.slots)):
+                        rng = np.random.default_rng([k, 7])
+                        r = tpl.render(s, dict(q.params), ans, rng, slot)
+                        p = parse(r.text, s)
+                        if not isinstance(p, ParsedQuestion):
+                            wrong.append((name, r.text, p.reason))
+                            continue
+                        got = (p.template, p.params, p.choices, answer_parsed(s, p).text)
+                        if got != (name, q.params, r.choices, r.answer):
+                            wrong.append((name, r.text, got))
+                        used.add(p.form)
         for key, forms in tpl.phrasings().items():
-            for i in range(len(forms)):
-                if f"{key}[{i}]" not in used:
-                    missing.append(f"{name}.{key}[{i}]")
+            missing.extend(
+                f"{name}.{key}[{i}]" for i in range(len(forms)) if f"{key}[{i}]" not in used
+            )
+    assert not wrong, wrong[:5]
     assert not missing, missing
 
 
