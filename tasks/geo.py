@@ -29,11 +29,16 @@ Snapping: the topology tolerance of a question is ``max(snap_m, scene.metadata["
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
 from itertools import combinations
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import numpy as np
 import pyproj
@@ -58,6 +63,14 @@ from geoenv.tasks.base import (
     stable_seed,
     template_rng,
     visit_order,
+)
+from geoenv.tasks.grammar import (
+    MAX_TEXT_CHARS,
+    ReadContext,
+    Reading,
+    Unreadable,
+    UnreadableKind,
+    yes_no,
 )
 from geoenv.tasks.registry import register
 
@@ -464,6 +477,290 @@ def _bool_text(value: bool) -> str:
     return "yes" if value else "no"
 
 
+# ============================================================================ reading questions
+# The inverse of rendering (geoenv.tasks.grammar): a reference text back to its feature by
+# looking it up among the texts the feature index renders for every feature and mode (built
+# once per scene; formatting only, no geometry), class phrases back to ``field=value``.
+
+#: Character class of a placeholder holding a feature reference (a name, an attribute phrase,
+#: or a geometry written out: WKT or a coordinate list with its CRS note), a class phrase, a
+#: radius, or the options of a template. Bounded by the longest text read at all.
+_REF_SLOT = rf".{{1,{MAX_TEXT_CHARS}}}"
+_CLASS_SLOT = r".{1,200}"
+_NUMBER_RE = r"\d{1,12}(?:\.\d{1,12})?(?:e[-+]?\d{1,3})?"
+_UNIT_RE = r"km|m|kilometres|kilometers|metres|meters"
+_RADIUS_SLOT = rf"{_NUMBER_RE} ?(?:{_UNIT_RE})"
+_RADIUS = re.compile(rf"({_NUMBER_RE}) ?({_UNIT_RE})")
+_SPACES = re.compile(r"\s+")
+_PUNCT_SPACES = tuple((s, s.strip()) for p in "()," for s in (f" {p}", f"{p} "))
+_TRAILING_ZEROS = re.compile(r"(\d)\.(\d*?)0+(?!\d)")
+_LEADING_ARTICLE = re.compile(r"^(?:the|an?) ")
+_STRAIGHT_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+#: How the most informative failure is chosen among several readings tried.
+_FAILURE_RANK = {"referent_ambiguous": 0, "referent_missing": 1, "bad_options": 2, "bad_value": 3}
+
+
+def _ref_key(text: str) -> str:
+    """How reference texts, labels and class phrases are compared: NFKC, straight quotes,
+    lower case, single spaces, no spaces around parentheses and commas, no trailing zeros
+    after a decimal point, no leading article, no final ``?``, ``.``, ``!`` (which
+    :func:`~geoenv.tasks.grammar.normalize` drops from a label ending a question)."""
+    t = unicodedata.normalize("NFKC", text).translate(_STRAIGHT_QUOTES)
+    t = _SPACES.sub(" ", t).strip().lower().rstrip("?.! ")
+    for spaced, tight in _PUNCT_SPACES:
+        t = t.replace(spaced, tight)
+    t = _TRAILING_ZEROS.sub(lambda m: m[1] + ("." + m[2] if m[2] else ""), t)
+    return _LEADING_ARTICLE.sub("", t)
+
+
+def _short(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """Per-scene tables of the readers (see :func:`_lookup`)."""
+
+    refs: dict[str, tuple[tuple[str, str], ...]]  # reference text -> ((key, mode), ...)
+    order: dict[str, int]  # key -> position in the index (the canonical order of pairs)
+    labels: dict[str, tuple[str, ...]]  # choice label -> keys
+    classes: dict[str, tuple[str, ...]]  # class phrase (singular or plural) -> field=value
+    heads: tuple[str, ...]  # how reference texts begin (a miss that begins so is "missing")
+
+    def looks_like_ref(self, key: str) -> bool:
+        return any(key == h.rstrip(" (") or key.startswith(h) for h in self.heads)
+
+
+def _lookup(scene: Scene) -> _Lookup:
+    """The reading tables of a scene: every feature's reference text in every mode it has
+    (exactly as :func:`_build_index` renders them), its choice label, and every class phrase
+    (memoised)."""
+
+    def make() -> _Lookup:
+        idx = geo_index(scene)
+        refs: dict[str, list[tuple[str, str]]] = {}
+        labels: dict[str, list[str]] = {}
+        for f in idx.values():
+            for mode, text in f.ref_text:
+                refs.setdefault(_ref_key(text), []).append((f.key, mode))
+            labels.setdefault(_ref_key(f.label), []).append(f.key)
+        classes: dict[str, list[str]] = {}
+        heads = [
+            _ref_key(h)
+            for h in (
+                'the feature named "',
+                "the geometry ",
+                "the point (",
+                "the line through (",
+                "the polygon with vertices (",
+                "the only feature with ",
+                "the feature with ",
+            )
+        ]
+        for field, value in _classes(scene):
+            cat = f"{field}={value}"
+            for many in (False, True):
+                k = _ref_key(_class_phrase(field, value, many))
+                if cat not in classes.setdefault(k, []):
+                    classes[k].append(cat)
+            heads.append(_ref_key(_class_phrase(field, value)) + " ")
+        return _Lookup(
+            refs={k: tuple(v) for k, v in refs.items()},
+            order={k: i for i, k in enumerate(idx)},
+            labels={k: tuple(v) for k, v in labels.items()},
+            classes={k: tuple(v) for k, v in classes.items()},
+            heads=tuple(dict.fromkeys(heads)),
+        )
+
+    return memo(scene, ("geo", "read_lookup"), make)
+
+
+_Ref = tuple[str, frozenset[str]]  # (feature key, the reference modes the text is written in)
+
+
+def _read_ref(ctx: ReadContext, text: str, role: str) -> _Ref:
+    """The feature a reference text names, and the modes in which it is written so."""
+    lk = _lookup(ctx.scene)
+    key = _ref_key(text)
+    hits = lk.refs.get(key)
+    if not hits:
+        cats = lk.classes.get(key)
+        if cats:  # "the park" where the scene has several: the attribute text adds more
+            raise Unreadable(
+                "referent_ambiguous",
+                f"{role}: {_short(text)!r} names a class of several features ({cats[0]})",
+            )
+        kind: UnreadableKind = "referent_missing" if lk.looks_like_ref(key) else "unparsed"
+        raise Unreadable(
+            kind, f"{role}: {_short(text)!r} is no geo feature of scene {ctx.scene.id!r}"
+        )
+    keys = sorted({k for k, _ in hits}, key=lk.order.__getitem__)
+    if len(keys) > 1:
+        raise Unreadable(
+            "referent_ambiguous",
+            f"{role}: {_short(text)!r} refers to {len(keys)} features ({', '.join(keys[:8])})",
+        )
+    return keys[0], frozenset(m for _, m in hits)
+
+
+def _in_order(ctx: ReadContext, *refs: _Ref) -> list[_Ref]:
+    """References in index order (the order in which candidates pair features)."""
+    order = _lookup(ctx.scene).order
+    return sorted(refs, key=lambda r: order[r[0]])
+
+
+def _read_mode(ctx: ReadContext, template: str, *refs: _Ref) -> str:
+    """The ``ref_mode`` of a question: the mode all its references are written in. When the
+    texts read the same in several modes, the mode generation would pick among them."""
+    common = frozenset.intersection(*(m for _, m in refs))
+    if not common:
+        raise Unreadable(
+            "bad_value",
+            "the features are referred to in different ways (name, attribute, WKT, "
+            "coordinates); a question refers to all of them in one way",
+        )
+    if len(common) == 1:
+        return next(iter(common))
+    idx = geo_index(ctx.scene)
+    picked = pick_mode(ctx.scene, template, [idx[k] for k, _ in _in_order(ctx, *refs)])
+    return picked if picked in common else next(m for m in REF_MODES if m in common)
+
+
+def _read_class(ctx: ReadContext, text: str) -> str:
+    """``field=value`` of a class phrase (singular or plural)."""
+    cats = _lookup(ctx.scene).classes.get(_ref_key(text))
+    if not cats:
+        raise Unreadable(
+            "referent_missing",
+            f"category: no class {_short(text)!r} among the geo features of {ctx.scene.id!r}",
+        )
+    if len(cats) > 1:
+        raise Unreadable("referent_ambiguous", f"category: {_short(text)!r} names {list(cats)}")
+    return cats[0]
+
+
+def _read_radius(text: str) -> float:
+    """Metres of a radius written ``20 m`` / ``1.5 km`` (as :func:`_radius_text` writes it)."""
+    m = _RADIUS.fullmatch(text.strip())
+    if m is None:
+        raise Unreadable("bad_value", f"radius: {_short(text)!r} is not a distance in m or km")
+    v = float(Decimal(m[1]) * (1000 if m[2].startswith("k") else 1))
+    if not (math.isfinite(v) and v > 0):
+        raise Unreadable("bad_value", f"radius: {_short(text)!r} is not a positive distance")
+    return v
+
+
+def _read_labels(ctx: ReadContext, text: str) -> list[str]:
+    """Feature keys of an option list of choice labels (``a, b, c, or d``; labels may hold
+    commas or "or": every split into known labels is tried, and must be unique)."""
+    lk = _lookup(ctx.scene)
+    # A piece longer than this cannot be a label (normalising only drops spaces and zeros).
+    bound = 3 * max(map(len, lk.labels), default=0) + 20
+    seps = []  # (start, end) of each separator, by start
+    for i in range(len(text)):
+        for sep in (", or ", ", ", " or "):
+            if text.startswith(sep, i):
+                seps.append((i, i + len(sep)))
+
+    @cache
+    def label(piece: str) -> str | None:
+        keys = lk.labels.get(_ref_key(piece)) if len(piece) <= bound else None
+        return keys[0] if keys is not None and len(keys) == 1 else None
+
+    starts = [s for s, _ in seps]
+    # splits[p]: up to two ways to read text[p:] as a list of labels
+    splits: dict[int, list[list[str]]] = {}
+    for p in sorted({0, *(e for _, e in seps)}, reverse=True):
+        whole = label(text[p:])
+        out: list[list[str]] = [] if whole is None else [[whole]]
+        for s, e in seps[bisect_right(starts, p) : bisect_right(starts, p + bound)]:
+            if len(out) > 1:
+                break
+            head = label(text[p:s])
+            if head is not None:
+                out += [[head, *rest] for rest in splits.get(e, [])][: 2 - len(out)]
+        splits[p] = out
+    found = splits.get(0, [])
+    if not found:
+        raise Unreadable(
+            "referent_missing", f"options: {_short(text)!r} are not geo feature labels"
+        )
+    if len(found) > 1:
+        raise Unreadable("bad_options", f"options: {_short(text)!r} split into labels 2 ways")
+    keys = found[0]
+    if len(set(keys)) != len(keys):
+        raise Unreadable("bad_options", f"options: repeated option in {_short(text)!r}")
+    return keys
+
+
+def _raise_best(errors: list[Unreadable], fallback: str) -> NoReturn:
+    """Raise the most informative of the failures of the readings tried (or ``fallback``)."""
+    if errors:
+        raise min(errors, key=lambda e: _FAILURE_RANK.get(e.kind, 9))
+    raise Unreadable("unparsed", fallback)
+
+
+@cache
+def _relation_shapes(aux: str | None) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """How ``geo_topology`` bodies read: (relation, text between the two references, the
+    endings after the second, longest first: with and without the explanation in
+    parentheses). ``aux`` "does" / "are": the asked bodies of those relations; None: the
+    claims of ``_forms_negated`` (third person, "are disjoint")."""
+    out = []
+    for rel, (phrase, verb) in _REL_WORDS.items():
+        if aux is None:
+            if verb == "are":
+                phrase = phrase.replace("{x} and {y} ", "{x} and {y} are ", 1)
+            else:
+                phrase = _third_person(phrase, "{x}")
+        elif verb != aux:
+            continue
+        phrase = phrase.lower()
+        cut = phrase.index("{y}")
+        mid, tail = phrase[len("{x}") : cut], phrase[cut + len("{y}") :]
+        bare = re.sub(r" \([^)]*\)$", "", tail)
+        out.append((rel, mid, (tail, bare) if bare != tail else (tail,)))
+    return tuple(out)
+
+
+def _body_slot(*auxes: str | None) -> str:
+    """Slot class of a topology body or claim: bounded text holding one of the relation
+    words (so the forms stay off other templates' questions)."""
+    mids = {mid for aux in auxes for _, mid, _ in _relation_shapes(aux)}
+    words = sorted(mids, key=lambda w: (-len(w), w))
+    alt = "|".join(re.escape(w) for w in words)
+    return rf"(?=.{{0,{MAX_TEXT_CHARS}}}?(?:{alt})).{{1,{MAX_TEXT_CHARS}}}"
+
+
+def _read_body(ctx: ReadContext, text: str, aux: str | None) -> tuple[str, _Ref, _Ref]:
+    """(relation, X, Y) of a topology body / claim ``X <relation words> Y``: every split at
+    the relation words is tried; exactly one must name two features."""
+    found: dict[tuple[str, str, str], tuple[str, _Ref, _Ref]] = {}
+    errors: list[Unreadable] = []
+    for rel, mid, tails in _relation_shapes(aux):
+        for tail in tails:
+            if not text.endswith(tail):
+                continue
+            rest = text[: len(text) - len(tail)]
+            at = rest.find(mid, 1)
+            while at != -1:
+                try:
+                    x = _read_ref(ctx, rest[:at], "x")
+                    y = _read_ref(ctx, rest[at + len(mid) :], "y")
+                except Unreadable as exc:
+                    errors.append(exc)
+                else:
+                    found[(rel, x[0], y[0])] = (rel, x, y)
+                at = rest.find(mid, at + 1)
+    if len(found) > 1:
+        raise Unreadable(
+            "referent_ambiguous", f"{_short(text)!r} reads {len(found)} ways: {sorted(found)}"
+        )
+    if not found:
+        _raise_best(errors, f"{_short(text)!r} states no relation between two features")
+    return next(iter(found.values()))
+
+
 class _GeoTemplate(Template):
     """Shared metadata of the geo templates."""
 
@@ -501,6 +798,7 @@ class GeoDistance(_GeoTemplate):
         "b": "feature key <layer>/<id>",
         "ref_mode": "name | attribute | wkt | coords",
     }
+    slot_classes: ClassVar[dict[str, str]] = {"x": _REF_SLOT, "y": _REF_SLOT}
     min_distance_m: float = 1.0
     snap_m: float = 0.0
     _forms = forms(
@@ -551,6 +849,10 @@ class GeoDistance(_GeoTemplate):
             x, y = y, x
         return Rendered(self._forms.pick(rng, x=x, y=y), [], fmt_number(answer.value, 1))
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        a, b = _in_order(ctx, _read_ref(ctx, slots["x"], "x"), _read_ref(ctx, slots["y"], "y"))
+        return Reading({"a": a[0], "b": b[0], "ref_mode": _read_mode(ctx, self.name, a, b)})
+
 
 # ============================================================================ direction
 def _rep_of(scene: Scene, f: GeoFeature, mode: str) -> tuple[float, float]:
@@ -600,10 +902,15 @@ class GeoDirection(_GeoTemplate):
         "b": "feature key <layer>/<id> (to)",
         "ref_mode": "name | attribute | wkt | coords",
     }
+    slot_classes: ClassVar[dict[str, str]] = {
+        "a": _REF_SLOT,
+        "b": _REF_SLOT,
+        "opts": r"[\w ,-]{1,120}",
+    }
     boundary_margin_deg: float = 10.0
     min_separation_m: float = 1.0
     _forms = forms(
-        "In which compass direction does {b} lie as seen from {a}?",
+        "In which compass direction does {b} lie as seen from {a}: {opts}?",
         "Setting off from {a} along the shortest path towards {b}, which compass direction "
         "do you head: {opts}?",
         "Relative to {a}, is {b} to the {opts}?",
@@ -678,6 +985,12 @@ class GeoDirection(_GeoTemplate):
         )
         return Rendered(text, choices, answer.value)
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        a, b = _read_ref(ctx, slots["a"], "a"), _read_ref(ctx, slots["b"], "b")
+        choices = ctx.options(slots["opts"], G.COMPASS8)
+        params = {"a": a[0], "b": b[0], "ref_mode": _read_mode(ctx, self.name, a, b)}
+        return Reading(params, choices)
+
 
 # ============================================================================ topology
 #: How ``geo_topology`` words each relation ({x} relation {y}) and its auxiliary verb.
@@ -740,6 +1053,10 @@ class GeoTopology(_BalancedBool):
         "b": "feature key <layer>/<id>",
         "relation": "disjoint | touches | overlaps | within | contains | crosses | intersects",
         "ref_mode": "name | attribute | wkt | coords",
+    }
+    slot_classes: ClassVar[dict[str, str]] = {
+        "body": _body_slot("does", "are"),
+        "claim": _body_slot(None),
     }
     snap_m: float = 0.0
     min_clearance_m: float = 0.5
@@ -824,6 +1141,16 @@ class GeoTopology(_BalancedBool):
             text = self._forms_negated.pick(rng, claim=claim)
         return Rendered(text, [], _bool_text(slot == 0))
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        negated = form == "_forms_negated"
+        aux = None if negated else ("are" if form == "_forms_are" else "does")
+        rel, x, y = _read_body(ctx, slots["claim" if negated else "body"], aux)
+        a, b = _in_order(ctx, x, y)
+        if a[0] != x[0]:  # the text names B first: the converse relation
+            rel = CONVERSE.get(rel, rel)
+        params = {"a": a[0], "b": b[0], "relation": rel}
+        return yes_no(params | {"ref_mode": _read_mode(ctx, self.name, a, b)}, flip=negated)
+
 
 _RELATION_CHOICE = {
     "equals": "A and B are equal",
@@ -857,6 +1184,11 @@ class GeoRelation(_GeoTemplate):
         "a": "feature key <layer>/<id>",
         "b": "feature key <layer>/<id>",
         "ref_mode": "name | attribute | wkt | coords",
+    }
+    slot_classes: ClassVar[dict[str, str]] = {
+        "x": _REF_SLOT,
+        "y": _REF_SLOT,
+        "opts": r"[\w ;]{1,300}",
     }
     snap_m: float = 0.0
     min_clearance_m: float = 0.5
@@ -928,6 +1260,27 @@ class GeoRelation(_GeoTemplate):
         text = self._forms.pick(rng, x=a.text(mode), y=b.text(mode), opts="; ".join(choices))
         return Rendered(text, choices, _RELATION_CHOICE[rel])
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        x, y = _read_ref(ctx, slots["x"], "x"), _read_ref(ctx, slots["y"], "y")
+        a, b = _in_order(ctx, x, y)
+        swapped = a[0] != x[0]  # the text presents B as A
+        by_text = {v.lower(): v for v in _RELATION_CHOICE.values()}
+        choices = []
+        for opt in slots["opts"].split(";"):
+            choice = by_text.get(_SPACES.sub(" ", opt).strip())
+            if choice is None:
+                raise Unreadable("bad_options", f"options: {_short(opt)!r} is no relation")
+            choices.append(choice)
+        if len(set(choices)) != len(choices):
+            raise Unreadable("bad_options", "options: a relation is offered twice")
+
+        def text_answer(value: Any) -> str:
+            rel = str(value)
+            return _RELATION_CHOICE[CONVERSE.get(rel, rel) if swapped else rel]
+
+        params = {"a": a[0], "b": b[0], "ref_mode": _read_mode(ctx, self.name, a, b)}
+        return Reading(params, choices, text_answer)
+
 
 # ============================================================================ measures
 @register
@@ -948,6 +1301,7 @@ class GeoArea(_GeoTemplate):
         "a": "feature key <layer>/<id> (polygonal)",
         "ref_mode": "name | attribute | wkt | coords",
     }
+    slot_classes: ClassVar[dict[str, str]] = {"a": _REF_SLOT}
     min_area_m2: float = 1.0
     _forms = forms(
         "What is the area of {a}, in square metres?",
@@ -982,6 +1336,10 @@ class GeoArea(_GeoTemplate):
         a = feature(scene, params["a"], "a").text(str(params["ref_mode"]))
         return Rendered(self._forms.pick(rng, a=a), [], fmt_number(answer.value, 0))
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        a = _read_ref(ctx, slots["a"], "a")
+        return Reading({"a": a[0], "ref_mode": _read_mode(ctx, self.name, a)})
+
 
 @register
 @dataclass(frozen=True)
@@ -1003,6 +1361,7 @@ class GeoLength(_GeoTemplate):
         "measure": "length (lines) | perimeter (polygons)",
         "ref_mode": "name | attribute | wkt | coords",
     }
+    slot_classes: ClassVar[dict[str, str]] = {"a": _REF_SLOT}
     min_length_m: float = 1.0
     _forms_length = forms(
         "How long is {a}, in metres?",
@@ -1045,6 +1404,11 @@ class GeoLength(_GeoTemplate):
         f = self._forms_length if params["measure"] == "length" else self._forms_perimeter
         return Rendered(f.pick(rng, a=a), [], fmt_number(answer.value, 1))
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        a = _read_ref(ctx, slots["a"], "a")
+        measure = form.removeprefix("_forms_")
+        return Reading({"a": a[0], "measure": measure, "ref_mode": _read_mode(ctx, self.name, a)})
+
 
 # ============================================================================ nearest
 @register
@@ -1074,6 +1438,7 @@ class GeoNearest(_GeoTemplate):
     min_margin_rel: float = 0.10
     pool_size: int = 8
     max_sets: int = 16
+    slot_classes: ClassVar[dict[str, str]] = {"x": _REF_SLOT, "opts": _REF_SLOT}
     _forms_closest = forms(
         "Which of these is closest to {x}: {opts}?",
         "Measured between nearest points on the ellipsoid, which feature is nearest to {x}: "
@@ -1156,6 +1521,18 @@ class GeoNearest(_GeoTemplate):
         x = feature(scene, params["x"], "x").text(str(params["ref_mode"]))
         opts = ", ".join(choices[:-1]) + ", or " + choices[-1]
         return Rendered(f.pick(rng, x=x, opts=opts), choices, answer.value)
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        x = _read_ref(ctx, slots["x"], "x")
+        keys = _read_labels(ctx, slots["opts"])
+        lk, idx = _lookup(ctx.scene), geo_index(ctx.scene)
+        params = {
+            "x": x[0],
+            "candidates": sorted(keys, key=lk.order.__getitem__),
+            "mode": form.removeprefix("_forms_"),
+            "ref_mode": _read_mode(ctx, self.name, x),
+        }
+        return Reading(params, [idx[k].label for k in keys])
 
 
 # ============================================================================ counts and groups
@@ -1250,6 +1627,7 @@ class GeoCountWithin(_GeoTemplate):
         "radius_m": "R in metres (scope radius)",
         "ref_mode": "name | attribute | wkt | coords (for x)",
     }
+    slot_classes: ClassVar[dict[str, str]] = {"c": _CLASS_SLOT, "r": _RADIUS_SLOT, "x": _REF_SLOT}
     min_margin_m: float = 1.0
     min_margin_rel: float = 0.05
     snap_m: float = 0.0
@@ -1331,9 +1709,28 @@ class GeoCountWithin(_GeoTemplate):
             text = self._forms_inside.pick(rng, c=c, x=x)
         return Rendered(text, [], str(answer.value))
 
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        return Reading(_read_group(ctx, self.name, form, slots))
+
 
 def _radius_text(r: float) -> str:
     return f"{r / 1000:g} km" if r >= 1000 else f"{r:g} m"
+
+
+def _read_group(
+    ctx: ReadContext, template: str, form: str, slots: dict[str, str]
+) -> dict[str, ParamValue]:
+    """Parameters of a class query (``geo_count_within``, ``geo_group_area``): the scope is
+    the paraphrase set's (``_forms_all`` / ``_forms_inside`` / ``_forms_radius``)."""
+    scope = form.removeprefix("_forms_")
+    params: dict[str, ParamValue] = {"category": _read_class(ctx, slots["c"]), "scope": scope}
+    if scope == "all":
+        return params
+    x = _read_ref(ctx, slots["x"], "x")
+    params |= {"x": x[0], "ref_mode": _read_mode(ctx, template, x)}
+    if scope == "radius":
+        params["radius_m"] = _read_radius(slots["r"])
+    return params
 
 
 @register
@@ -1366,6 +1763,7 @@ class GeoGroupArea(_GeoTemplate):
     min_margin_m: float = 1.0
     min_margin_rel: float = 0.05
     snap_m: float = 0.0
+    slot_classes: ClassVar[dict[str, str]] = {"c": _CLASS_SLOT, "r": _RADIUS_SLOT, "x": _REF_SLOT}
     _forms_all = forms(
         "What is the total area of all {c}, in square metres?",
         "Adding up their areas on the WGS84 ellipsoid, how many square metres do the {c} "
@@ -1468,3 +1866,6 @@ class GeoGroupArea(_GeoTemplate):
                 r = _radius_text(float(params["radius_m"]))  # type: ignore[arg-type]
                 text = self._forms_radius.pick(rng, c=c, x=x, r=r)
         return Rendered(text, [], fmt_number(answer.value, 0))
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        return Reading(_read_group(ctx, self.name, form, slots))

@@ -27,7 +27,7 @@ from geoenv.errors import GeoenvError
 from geoenv.scene import STRUCTURAL_LABELS, Scene
 
 #: Longest question text read (characters, after normalisation); longer is ``unparsed``.
-MAX_TEXT_CHARS = 2000
+MAX_TEXT_CHARS = 4000
 
 #: Why a text is not read: no phrasing matched; a named object or category is not in the scene;
 #: a name matches several objects; a frame is not in the scene (or not among those given); the

@@ -126,7 +126,9 @@ def test_to_local_is_proj_aeqd_and_from_local_inverts_it(lon, lat, dx, dy):
     tr = pyproj.Transformer.from_crs(G.aeqd_crs(lon, lat), WGS84, always_xy=True)
     plon, plat = tr.transform(dx * 100, dy * 100)
     xy = shapely.get_coordinates(G.to_local(shapely.Point(plon, plat), (lon, lat)))[0]
-    assert np.allclose(xy, [dx * 100, dy * 100], atol=1e-4)
+    # PROJ's aeqd inverse returns the centre itself for points within 1e-10 (in units of the
+    # semi-major axis, ~0.64 mm) of it, so the reference is exact only to ~1 mm there.
+    assert np.allclose(xy, [dx * 100, dy * 100], atol=1e-3)
     back = G.from_local(xy, (lon, lat))[0]
     assert abs(back[1] - plat) < 1e-9 and abs(((back[0] - plon + 180) % 360) - 180) < 1e-9
 

@@ -16,9 +16,13 @@ from geoenv.tasks.base import IllPosed
 from geoenv.tasks.grammar import MAX_TEXT_CHARS, form_pattern, normalize
 from geoenv.tasks.registry import templates
 
-#: Round-trip scenes: two demo rooms (different seeds) and a small room with stacked and
-#: duplicated objects (elevation, support, ambiguous categories).
-SCENES = ("demo", "demo:3", "stack")
+#: Round-trip scenes: two demo rooms (different seeds), a small room with stacked and
+#: duplicated objects (elevation, support, ambiguous categories) and the geo tests' city (two
+#: layers, one in UTM; polygons holding several features of a class).
+SCENES = ("demo", "demo:3", "stack", "city")
+#: Paraphrases that ``render`` never draws (kept for callers that ask for the negated
+#: statement); tests/test_question_parse_geo.py reads them.
+NOT_RENDERED = {"geo_topology._forms_negated[0]"}
 SEEDS = (0, 1)
 PER_TEMPLATE = 40
 #: Questions per paraphrase set, template and scene re-rendered with RENDER_SEEDS generators x
@@ -29,6 +33,10 @@ RENDER_SEEDS = 24
 
 @cache
 def scene(name: str):
+    if name == "city":
+        from test_tasks_geo import city_scene
+
+        return city_scene()
     if name == "stack":
         return make_scene(
             {
@@ -109,7 +117,7 @@ def test_every_phrasing_round_trips() -> None:
                 f"{name}.{key}[{i}]" for i in range(len(forms)) if f"{key}[{i}]" not in used
             )
     assert not wrong, wrong[:5]
-    assert not missing, missing
+    assert not set(missing) - NOT_RENDERED, missing
 
 
 def test_case_articles_plural_and_spacing() -> None:
