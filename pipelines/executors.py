@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -93,16 +94,20 @@ def run_ray(
         ds = ray.data.from_items(
             [{"source": s} for s in sources], override_num_blocks=max(1, len(sources))
         )
-        ds = ds.map_batches(
-            _ray_batch,
-            batch_size=1,
-            batch_format="numpy",
-            fn_kwargs={"cfg": cfg.model_dump()},
-            concurrency=max(1, workers),
-            num_cpus=1,
-            max_retries=max_retries,
-            retry_exceptions=False,
-        )
+        # Ray 2.60 has no named parameter for task retries: they still go through
+        # **ray_remote_args (deprecated for removal in Ray 2.64; uv.lock pins 2.60).
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+            ds = ds.map_batches(
+                _ray_batch,
+                batch_size=1,
+                batch_format="numpy",
+                fn_kwargs={"cfg": cfg.model_dump()},
+                compute=ray.data.TaskPoolStrategy(size=max(1, workers)),
+                num_cpus=1,
+                max_retries=max_retries,
+                retry_exceptions=False,
+            )
         for row in ds.iter_rows():
             yield SceneOutcome.model_validate_json(str(row["outcome"]))
     finally:
