@@ -9,6 +9,8 @@ Ray is timed twice: *cold*, as ``geoenv generate --executor ray`` runs on a lapt
 starts a local Ray, its workers spawn and import geoenv, then it shuts Ray down), and *warm*,
 as a job submitted to a running cluster (Ray started and its workers warmed by a 2-scene job
 before the clock starts; the situation of ``--ray-address`` on a cluster serving many jobs).
+Every run uses one core per worker (``GEOENV_RAYCAST_THREADS=1``, one BLAS thread), so the
+ratios measure parallelism rather than threads.
 
     uv run python bench/bench_pipeline.py --scenes 20 --per-template 20
 """
@@ -23,6 +25,11 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+# One core per worker everywhere, so that "workers" counts the cores a run uses: Ray tasks and
+# pool workers run single-threaded already; the in-process 1-worker run would otherwise ray-cast
+# (Embree) and run BLAS on every core.
+for _v in ("GEOENV_RAYCAST_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
 
 
 def run(executor: str, workers: int, n_scenes: int, per_template: int, root: Path) -> dict:
