@@ -32,19 +32,29 @@ for _v in ("GEOENV_RAYCAST_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", 
     os.environ.setdefault(_v, "1")
 
 
-def run(executor: str, workers: int, n_scenes: int, per_template: int, root: Path) -> dict:
+def run(
+    executor: str,
+    workers: int,
+    n_scenes: int,
+    per_template: int,
+    root: Path,
+    rss_dir: Path | None = None,
+) -> dict:
+    """One timed job into a fresh folder. ``rss_dir``: where the workers write their peak RSS
+    (workers already running read the folder their environment named when they started)."""
     from geoenv.pipelines.job import JobConfig
     from geoenv.pipelines.release import run_job
 
     out = root / f"{executor}_{workers}"
     shutil.rmtree(out, ignore_errors=True)
-    os.environ["GEOENV_PEAK_RSS_DIR"] = str(root / f"rss_{executor}_{workers}")
+    rss_dir = rss_dir or root / f"rss_{executor}_{workers}"
+    shutil.rmtree(rss_dir, ignore_errors=True)
+    os.environ["GEOENV_PEAK_RSS_DIR"] = str(rss_dir)
     sources = [f"demo:{i}" for i in range(n_scenes)]
     t0 = time.perf_counter()
     rep = run_job(sources, JobConfig(out=str(out), per_template=per_template), executor, workers,
                   progress=False)  # fmt: skip
     dt = time.perf_counter() - t0
-    rss_dir = Path(os.environ["GEOENV_PEAK_RSS_DIR"])
     peaks = [float(p.read_text()) for p in rss_dir.glob("*.rss")] if rss_dir.exists() else []
     return {
         "rows": rep.rows,
@@ -54,19 +64,33 @@ def run(executor: str, workers: int, n_scenes: int, per_template: int, root: Pat
     }
 
 
-def warm_ray(root: Path, per_template: int) -> None:
+def warm_ray(root: Path, per_template: int) -> Path:
     """Start a local Ray with 2 CPUs and run a 2-scene job so both workers are up and have
-    imported geoenv (what a running cluster looks like to the next job)."""
+    imported geoenv (what a running cluster looks like to the next job); returns the folder
+    its workers write their peak RSS to."""
     import ray
 
     from geoenv.pipelines.job import JobConfig
     from geoenv.pipelines.release import run_job
 
+    rss = root / "rss_ray_warm"
+    env = {"GEOENV_RAYCAST_THREADS": "1", "GEOENV_PEAK_RSS_DIR": str(rss)}
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"GEOENV_RAYCAST_THREADS": "1"}})  # fmt: skip
+             runtime_env={"env_vars": env})  # fmt: skip
     sources = ["demo:1000", "demo:1001"]
     cfg = JobConfig(out=str(root / "warmup"), per_template=per_template)
     run_job(sources, cfg, "ray", 2, progress=False)
+    return rss
+
+
+def warm_local(root: Path, per_template: int) -> None:
+    """One untimed in-process scene, so the 1-worker local run starts with geoenv imported
+    and its lazy tables built, as the warm Ray workers do."""
+    from geoenv.pipelines.job import JobConfig
+    from geoenv.pipelines.release import run_job
+
+    cfg = JobConfig(out=str(root / "warmup_local"), per_template=per_template)
+    run_job(["demo:1002"], cfg, "local", 1, progress=False)
 
 
 def report(res: dict, label: str) -> None:
@@ -89,6 +113,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         res = {}
+        warm_local(root, args.per_template)
         settings = [("local", 1), ("local", 2)]
         if not args.skip_cold:
             settings += [("ray", 1), ("ray", 2)]
@@ -96,9 +121,9 @@ def main() -> None:
             res[(ex, w)] = r = run(ex, w, args.scenes, args.per_template, root)
             _print(f"{ex} (cold)" if ex == "ray" else ex, w, r)
         report(res, "ray")
-        warm_ray(root, args.per_template)
+        rss = warm_ray(root, args.per_template)
         for w in (1, 2):
-            res[("ray-warm", w)] = r = run("ray", w, args.scenes, args.per_template, root)
+            res[("ray-warm", w)] = r = run("ray", w, args.scenes, args.per_template, root, rss)
             _print("ray (warm cluster)", w, r)
         report({k: v for k, v in res.items() if k[0] != "ray"}, "ray-warm")
 
