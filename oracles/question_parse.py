@@ -49,7 +49,9 @@ class ParsedQuestion(BaseModel):
     params: dict[str, Any]
     choices: list[str]
     form: str
-    _reading: Reading = PrivateAttr()
+    #: The text as given (a copy rebuilt from JSON is read again from it when answered).
+    text: str
+    _reading: Reading | None = PrivateAttr(default=None)
 
 
 class Unparsed(BaseModel):
@@ -142,6 +144,7 @@ def parse(
             params=dict(reading.params),
             choices=list(reading.choices),
             form=f"{f.key}[{f.index}]",
+            text=text,
         )
         pq._reading = reading
         sig = f"{pq.template}|{sorted(pq.params.items())!r}|{pq.choices!r}"
@@ -176,8 +179,14 @@ def answer_parsed(scene: Scene, parsed: ParsedQuestion) -> ParsedAnswer:
     template's validity rules reject its parameters, or when the text's options do not
     include the answer."""
     tpl = all_templates()[parsed.template]
-    ans = tpl.answer(scene, dict(parsed.params))
     reading = parsed._reading
+    if reading is None:  # rebuilt from JSON: read the text again
+        again = parse(parsed.text, scene, templates=[parsed.template])
+        if not isinstance(again, ParsedQuestion) or again.params != parsed.params:
+            raise IllPosed(f"the text no longer reads as these parameters: {again}")
+        reading = again._reading
+        assert reading is not None
+    ans = tpl.answer(scene, dict(parsed.params))
     if reading.answer is not None:
         out = reading.answer(ans.value)
     else:

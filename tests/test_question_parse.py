@@ -136,6 +136,15 @@ def test_case_articles_plural_and_spacing() -> None:
     assert isinstance(p3, ParsedQuestion) and answer_parsed(s, p3).text == "no"
 
 
+def test_parsed_question_survives_json() -> None:
+    s = scene("demo")
+    p = parse("Is the tv bigger than the sofa, comparing the volumes of their bounding boxes?", s)
+    assert isinstance(p, ParsedQuestion)
+    copy = ParsedQuestion.model_validate_json(p.model_dump_json())
+    assert copy.model_dump() == p.model_dump()
+    assert answer_parsed(s, copy).text == answer_parsed(s, p).text == "no"
+
+
 def test_unresolved_referents_have_kinds() -> None:
     s = scene("demo")
     p = parse("What is the length of the longest dimension of the piano, in centimetres?", s)
