@@ -379,9 +379,40 @@ def _read_comparison(ctx: ReadContext, slots: dict[str, str], inverted: bool) ->
     return yes_no({"a": a, "b": b}, flip=(x != a) != inverted)
 
 
+@dataclass(frozen=True)
+class _PairComparison(Template):
+    """A yes/no comparison of two unique objects A and B (unordered pairs), asked with the
+    direct comparator or the inverted one (``inverted_form``: the attribute name of its
+    paraphrases) and with A and B in either order, balanced so the answer is yes iff slot 0."""
+
+    answer_type = "bool"
+    metric = "exact"
+    slots = 2
+    param_doc: ClassVar[dict[str, str]] = {
+        "a": "object id (unique category)",
+        "b": "object id (unique category)",
+    }
+    direct_form: ClassVar[str]
+    inverted_form: ClassVar[str]
+
+    def candidates(self, scene: Scene) -> list[dict[str, ParamValue]]:
+        return [{"a": a, "b": b} for a, b in combinations(unique_ids(scene), 2)]
+
+    def render(self, scene, params, answer, rng, slot) -> Rendered:
+        swap, inverted = _bool_phrasing(bool(answer.value), slot, rng)
+        x, y = _label(scene, params["a"]), _label(scene, params["b"])
+        if swap:
+            x, y = y, x
+        f = getattr(self, self.inverted_form if inverted else self.direct_form)
+        return Rendered(f.pick(rng, x=x, y=y), [], _yes_no(slot == 0))
+
+    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
+        return _read_comparison(ctx, slots, inverted=form == self.inverted_form)
+
+
 @register
 @dataclass(frozen=True)
-class HeightComparison(Template):
+class HeightComparison(_PairComparison):
     name = "height_comparison"
     aliases: ClassVar[dict[str, tuple[str, ...]]] = {
         "spatialevo": (),
@@ -389,19 +420,14 @@ class HeightComparison(Template):
         "mmsi_bench": ("positional_relationship_obj_obj",),
     }
     family = "scene"
-    answer_type = "bool"
-    metric = "exact"
     rule = (
         "Is the top of A higher than the top of B (also asked inverted: lower, and with A and "
         "B in either order)? The top of an object is the maximum z of its points. Rejected "
         "when the tops differ by less than `min_margin_m`. A and B are distinct objects of "
         "unique categories. The answer value is whether A's top is higher."
     )
-    param_doc: ClassVar[dict[str, str]] = {
-        "a": "object id (unique category)",
-        "b": "object id (unique category)",
-    }
-    slots = 2
+    direct_form = "_forms_higher"
+    inverted_form = "_forms_lower"
     min_margin_m: float = 0.10
     _forms_higher = forms(
         "Is the top of the {x} higher than the top of the {y}?",
@@ -413,9 +439,6 @@ class HeightComparison(Template):
         "Comparing their highest points, does the {x} reach less high than the {y}?",
         "Is the highest point of the {x} below the highest point of the {y}?",
     )
-
-    def candidates(self, scene: Scene) -> list[dict[str, ParamValue]]:
-        return [{"a": a, "b": b} for a, b in combinations(unique_ids(scene), 2)]
 
     def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
         la = unique_object(scene, params["a"], "a")
@@ -437,21 +460,10 @@ class HeightComparison(Template):
             f"{abs(ta - tb):.2f} m higher.",
         )
 
-    def render(self, scene, params, answer, rng, slot) -> Rendered:
-        swap, inverted = _bool_phrasing(bool(answer.value), slot, rng)
-        x, y = _label(scene, params["a"]), _label(scene, params["b"])
-        if swap:
-            x, y = y, x
-        f = self._forms_lower if inverted else self._forms_higher
-        return Rendered(f.pick(rng, x=x, y=y), [], _yes_no(slot == 0))
-
-    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
-        return _read_comparison(ctx, slots, inverted=form == "_forms_lower")
-
 
 @register
 @dataclass(frozen=True)
-class SizeComparison(Template):
+class SizeComparison(_PairComparison):
     name = "size_comparison"
     aliases: ClassVar[dict[str, tuple[str, ...]]] = {
         "spatialevo": ("attribute_measurement",),
@@ -459,8 +471,6 @@ class SizeComparison(Template):
         "mmsi_bench": ("attribute_measurement",),
     }
     family = "scene"
-    answer_type = "bool"
-    metric = "exact"
     rule = (
         "Is A bigger than B (also asked inverted: smaller, and with A and B in either order)? "
         "Size is the volume of the gravity-aligned oriented box (min-area footprint rectangle "
@@ -469,11 +479,8 @@ class SizeComparison(Template):
         "the smaller. A and B are distinct objects of unique categories. The answer value is "
         "whether A's box is the larger."
     )
-    param_doc: ClassVar[dict[str, str]] = {
-        "a": "object id (unique category)",
-        "b": "object id (unique category)",
-    }
-    slots = 2
+    direct_form = "_forms_bigger"
+    inverted_form = "_forms_smaller"
     min_ratio: float = 1.2
     _forms_bigger = forms(
         "Is the {x} bigger than the {y}, comparing the volumes of their bounding boxes?",
@@ -485,9 +492,6 @@ class SizeComparison(Template):
         "Does the {x} take up less space than the {y} (volume of its bounding box)?",
         "Comparing bounding-box volumes, is the {x} less voluminous than the {y}?",
     )
-
-    def candidates(self, scene: Scene) -> list[dict[str, ParamValue]]:
-        return [{"a": a, "b": b} for a, b in combinations(unique_ids(scene), 2)]
 
     def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
         la = unique_object(scene, params["a"], "a")
@@ -510,17 +514,6 @@ class SizeComparison(Template):
             f"The {name_of(la)}'s box holds {va:.3f} m³ and the {name_of(lb)}'s {vb:.3f} m³: the "
             f"{name_of(la if big else lb)} is {ratio:.2f} times larger.",
         )
-
-    def render(self, scene, params, answer, rng, slot) -> Rendered:
-        swap, inverted = _bool_phrasing(bool(answer.value), slot, rng)
-        x, y = _label(scene, params["a"]), _label(scene, params["b"])
-        if swap:
-            x, y = y, x
-        f = self._forms_smaller if inverted else self._forms_bigger
-        return Rendered(f.pick(rng, x=x, y=y), [], _yes_no(slot == 0))
-
-    def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
-        return _read_comparison(ctx, slots, inverted=form == "_forms_smaller")
 
 
 # ---------------------------------------------------------------------- support
