@@ -424,6 +424,28 @@ def _distinct(*feats: GeoFeature) -> None:
         raise IllPosed(f"referents must be distinct features, got {keys}")
 
 
+def _feature_pair(
+    scene: Scene, params: dict[str, ParamValue]
+) -> tuple[GeoFeature, GeoFeature, str]:
+    """Features ``a`` and ``b`` of the params (distinct) and their reference mode."""
+    a, b = feature(scene, params.get("a"), "a"), feature(scene, params.get("b"), "b")
+    _distinct(a, b)
+    return a, b, check_mode(params.get("ref_mode"), (a, b))
+
+
+def _all_pairs(scene: Scene, template: str, ordered: bool) -> list[dict[str, ParamValue]]:
+    """Candidates over every pair of features that some reference mode can name: ``{a, b,
+    ref_mode}`` for each unordered pair (index order), and (b, a) too when ``ordered``."""
+    out: list[dict[str, ParamValue]] = []
+    for a, b in combinations(list(geo_index(scene).values()), 2):
+        mode = pick_mode(scene, template, (a, b))
+        if mode is not None:
+            out.append({"a": a.key, "b": b.key, "ref_mode": mode})
+            if ordered:
+                out.append({"a": b.key, "b": a.key, "ref_mode": mode})
+    return out
+
+
 def _near_pairs(scene: Scene) -> list[tuple[str, str]]:
     """Feature pairs (index order) whose lon/lat bounding boxes, each grown by half its larger
     side, intersect: the candidate pairs of the topology templates."""
@@ -810,18 +832,10 @@ class GeoDistance(_GeoTemplate):
     )
 
     def candidates(self, scene: Scene) -> list[dict[str, ParamValue]]:
-        feats = list(geo_index(scene).values())
-        out: list[dict[str, ParamValue]] = []
-        for a, b in combinations(feats, 2):
-            mode = pick_mode(scene, self.name, (a, b))
-            if mode is not None:
-                out.append({"a": a.key, "b": b.key, "ref_mode": mode})
-        return out
+        return _all_pairs(scene, self.name, ordered=False)
 
     def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
-        a, b = feature(scene, params.get("a"), "a"), feature(scene, params.get("b"), "b")
-        _distinct(a, b)
-        mode = check_mode(params.get("ref_mode"), (a, b))
+        a, b, mode = _feature_pair(scene, params)
         det = _dist(scene, a, mode, b, mode)
         d = float(det["distance_m"])
         limit = max(self.min_distance_m, snap_of(scene, self.snap_m))
@@ -917,19 +931,10 @@ class GeoDirection(_GeoTemplate):
     )
 
     def candidates(self, scene: Scene) -> list[dict[str, ParamValue]]:
-        feats = list(geo_index(scene).values())
-        out: list[dict[str, ParamValue]] = []
-        for a, b in combinations(feats, 2):
-            mode = pick_mode(scene, self.name, (a, b))
-            if mode is not None:
-                out.append({"a": a.key, "b": b.key, "ref_mode": mode})
-                out.append({"a": b.key, "b": a.key, "ref_mode": mode})
-        return out
+        return _all_pairs(scene, self.name, ordered=True)
 
     def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
-        a, b = feature(scene, params.get("a"), "a"), feature(scene, params.get("b"), "b")
-        _distinct(a, b)
-        mode = check_mode(params.get("ref_mode"), (a, b))
+        a, b, mode = _feature_pair(scene, params)
         pa, pb = _rep_of(scene, a, mode), _rep_of(scene, b, mode)
         for role, f, p in (("a", a, pa), ("b", b, pb)):
             if f.dim == 2 and not _covers_point(scene, f, mode, p):
@@ -1085,9 +1090,7 @@ class GeoTopology(_BalancedBool):
         return out
 
     def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
-        a, b = feature(scene, params.get("a"), "a"), feature(scene, params.get("b"), "b")
-        _distinct(a, b)
-        mode = check_mode(params.get("ref_mode"), (a, b))
+        a, b, mode = _feature_pair(scene, params)
         rel = params.get("relation")
         allowed = ALLOWED_RELATIONS.get((a.dim, b.dim), ())
         if rel not in allowed:
@@ -1212,9 +1215,7 @@ class GeoRelation(_GeoTemplate):
         return next((n for n in NAMED_RELATIONS if r[n]), None)
 
     def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
-        a, b = feature(scene, params.get("a"), "a"), feature(scene, params.get("b"), "b")
-        _distinct(a, b)
-        mode = check_mode(params.get("ref_mode"), (a, b))
+        a, b, mode = _feature_pair(scene, params)
         snap = snap_of(scene, self.snap_m)
         r = _relate(scene, a, mode, b, mode, snap)
         r2 = _relate(scene, a, mode, b, mode, snap + self.min_clearance_m)
