@@ -13,6 +13,7 @@ why it is ill-posed; the service's text proposals go through both.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -110,13 +111,16 @@ def parse(
 ) -> ParsedQuestion | Unparsed:
     """Read ``text`` as a question on ``scene``: template, parameters and offered options.
 
-    ``frames``: the frame indices the question comes with (a frame it names must be one of
-    them); ``templates``: restrict to these template names (e.g. those of a SpatialEvo task
+    ``frames``: the frame indices the question comes with, in the order its images are shown
+    (a frame it names must be one of them; ``image 2`` / ``the second image`` name
+    ``frames[1]``); ``templates``: restrict to these template names (e.g. those of a SpatialEvo task
     type). Names are matched through the scene's label map, singular or plural, with or
     without articles, in any case. Never raises: a text that is not a question of the
     grammar, or that names what the scene lacks, gives :class:`Unparsed`."""
     try:
         norm = normalize(text)
+        if frames is not None:
+            norm = image_references(norm, [int(f) for f in frames])
         names = None if templates is None else tuple(dict.fromkeys(templates))
         if names is not None:
             unknown = [n for n in names if n not in all_templates()]
@@ -163,6 +167,24 @@ def parse(
         _, kind, reason, _ = failures[0]
         return Unparsed(kind=kind, reason=reason, templates=sorted({t for *_, t in failures}))  # type: ignore[arg-type]
     return Unparsed(kind="unparsed", reason="the text matches no phrasing of any template")
+
+
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
+_IMAGE_NUM = re.compile(r"\b(?:image|picture|view) #?(\d{1,3})\b")
+_IMAGE_ORD = re.compile(r"\b(?:the )?(" + "|".join(_ORDINALS) + r") (?:image|picture|view)\b")
+
+
+def image_references(norm: str, frames: Sequence[int]) -> str:
+    """Image references of a normalised text rewritten as the frames they show: with the
+    question's ``frames`` [f1, f2, ...], ``image 1`` / ``picture 1`` / ``view 1`` and ``the
+    first image`` become ``frame f1`` (1-based, as SpatialEvo-style prompts number images).
+    A number beyond the frames given is left alone (and then does not parse)."""
+
+    def sub(k: int, whole: str) -> str:
+        return f"frame {frames[k - 1]}" if 1 <= k <= len(frames) else whole
+
+    norm = _IMAGE_NUM.sub(lambda m: sub(int(m.group(1)), m.group(0)), norm)
+    return _IMAGE_ORD.sub(lambda m: sub(_ORDINALS[m.group(1)], m.group(0)), norm)
 
 
 @dataclass(frozen=True)

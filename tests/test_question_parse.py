@@ -179,6 +179,23 @@ def test_frames_restrict_the_frames_a_text_may_name() -> None:
     assert isinstance(p, Unparsed) and p.kind == "frame_missing"
 
 
+def test_image_references_name_the_given_frames() -> None:
+    s = scene("demo")
+    for text in (
+        "How far did the camera move in a straight line between image 1 and image 2, in metres?",
+        "How far did the camera move in a straight line between the first image and the second "
+        "image, in metres?",
+    ):
+        p = parse(text, s, frames=[3, 9])
+        assert isinstance(p, ParsedQuestion), p
+        assert p.params == {"frame_i": 3, "frame_j": 9}
+    p = parse("How far did the camera move in a straight line between image 1 and image 3, "
+              "in metres?", s, frames=[3, 9])  # fmt: skip
+    assert isinstance(p, Unparsed)
+    # Without frames, image numbers are not frames.
+    assert isinstance(parse("In image 3, does the camera see the sofa?", s), Unparsed)
+
+
 def test_restricting_templates() -> None:
     s = scene("demo")
     text = "How many chairs are there in this room?"
