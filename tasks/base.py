@@ -382,6 +382,14 @@ def forms(*texts: str) -> _Forms:
     return _Forms(tuple(texts))
 
 
+def or_list(items: Sequence[str]) -> str:
+    """How a question offers its options, in their order: ``a or b`` / ``a, b, or c``
+    (:func:`geoenv.tasks.grammar.split_options` reads it back)."""
+    if len(items) <= 2:
+        return " or ".join(items)
+    return ", ".join(items[:-1]) + ", or " + items[-1]
+
+
 def place_choice(
     correct: str, others: Sequence[str], slot: int, rng: np.random.Generator
 ) -> list[str]:

@@ -40,6 +40,7 @@ from geoenv.tasks.base import (
     forms,
     memo,
     name_of,
+    or_list,
     place_choice,
 )
 from geoenv.tasks.camera import (
@@ -165,12 +166,6 @@ def two_frames(
     if ordered and not fi.index < fj.index:
         raise IllPosed(f"frame_i ({fi.index}) must come before frame_j ({fj.index})")
     return fi, fj
-
-
-def _or_list(items: Sequence[str]) -> str:
-    if len(items) <= 2:
-        return " or ".join(items)
-    return ", ".join(items[:-1]) + ", or " + items[-1]
 
 
 def _with_opposite(
@@ -338,7 +333,7 @@ class CameraRelativePosition(Template):
         choices = _with_opposite(correct, DIRECTIONS_3D, self.slots, slot, rng)
         f = self._forms_inverted if inverted else self._forms_direct
         text = f.pick(
-            rng, i=str(params["frame_i"]), j=str(params["frame_j"]), opts=_or_list(choices)
+            rng, i=str(params["frame_i"]), j=str(params["frame_j"]), opts=or_list(choices)
         )
         return Rendered(text, choices, correct)
 
@@ -427,7 +422,7 @@ class CameraElevationChange(Template):
         x, y = str(params["frame_i"]), str(params["frame_j"])
         if inverted:
             x, y = y, x
-        opts = _or_list([("at the " + c) if c == "same height" else c for c in choices])
+        opts = or_list([("at the " + c) if c == "same height" else c for c in choices])
         f = self._forms_inverted if inverted else self._forms_direct
         return Rendered(f.pick(rng, x=x, y=y, opts=opts), choices, correct)
 
@@ -485,7 +480,7 @@ class _FromCamera(Template):
             rng,
             i=str(params["frame_i"]),
             j=str(params["frame_j"]),
-            opts=_or_list(choices),
+            opts=or_list(choices),
             **names,
         )
         return Rendered(text, choices, correct)
@@ -881,7 +876,7 @@ class CameraMotion(Template):
     def render(self, scene, params, answer, rng, slot) -> Rendered:
         choices = _with_opposite(answer.value, MOTIONS, self.slots, slot, rng)
         text = self._forms.pick(
-            rng, i=str(params["frame_i"]), j=str(params["frame_j"]), opts=_or_list(choices)
+            rng, i=str(params["frame_i"]), j=str(params["frame_j"]), opts=or_list(choices)
         )
         return Rendered(text, choices, answer.value)
 

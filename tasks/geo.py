@@ -58,6 +58,7 @@ from geoenv.tasks.base import (
     fmt_number,
     forms,
     memo,
+    or_list,
     place_choice,
     plural,
     stable_seed,
@@ -986,7 +987,7 @@ class GeoDirection(_GeoTemplate):
             rng,
             a=feature(scene, params["a"], "a").text(mode),
             b=feature(scene, params["b"], "b").text(mode),
-            opts=", ".join(choices[:-1]) + ", or " + choices[-1],
+            opts=or_list(choices),
         )
         return Rendered(text, choices, answer.value)
 
@@ -1520,8 +1521,7 @@ class GeoNearest(_GeoTemplate):
         choices = place_choice(answer.value, others, slot, rng)
         f = self._forms_closest if params["mode"] == "closest" else self._forms_farthest
         x = feature(scene, params["x"], "x").text(str(params["ref_mode"]))
-        opts = ", ".join(choices[:-1]) + ", or " + choices[-1]
-        return Rendered(f.pick(rng, x=x, opts=opts), choices, answer.value)
+        return Rendered(f.pick(rng, x=x, opts=or_list(choices)), choices, answer.value)
 
     def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
         x = _read_ref(ctx, slots["x"], "x")

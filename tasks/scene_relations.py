@@ -28,6 +28,7 @@ from geoenv.tasks.base import (
     memo,
     n_ordered_tuples,
     name_of,
+    or_list,
     ordered_tuple_at,
     place_choice,
     stable_seed,
@@ -40,13 +41,6 @@ from geoenv.tasks.scene_measure import unique_ids, unique_object
 FLOOR = "floor"
 #: Boxes with a volume under this (m^3) are degenerate (flat point sets) in ``size_comparison``.
 MIN_BOX_VOLUME = 1e-9
-
-
-def _or_list(items: list[str]) -> str:
-    """``a or b`` / ``a, b, or c``: the choices in the order they are offered."""
-    if len(items) <= 2:
-        return " or ".join(items)
-    return ", ".join(items[:-1]) + ", or " + items[-1]
 
 
 def _label(scene: Scene, object_id: ParamValue) -> str:
@@ -181,7 +175,7 @@ class RelativeDistance(Template):
             if params.get("mode", "closest") == "closest"
             else self._forms_farthest
         )
-        text = f.pick(rng, a=_label(scene, params["a"]), opts=_or_list(choices))
+        text = f.pick(rng, a=_label(scene, params["a"]), opts=or_list(choices))
         return Rendered(text, choices, answer.value)
 
     def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
@@ -338,9 +332,9 @@ class RelativeDirection(Template):
         if variant == "lr":
             text = self._forms_lr.pick(rng, o0=choices[0], o1=choices[1], **names)
         elif variant == "lrb":
-            text = self._forms_lrb.pick(rng, opts=_or_list(choices), **names)
+            text = self._forms_lrb.pick(rng, opts=or_list(choices), **names)
         else:
-            text = self._forms_quadrant.pick(rng, opts=_or_list(choices), **names)
+            text = self._forms_quadrant.pick(rng, opts=or_list(choices), **names)
         return Rendered(text, choices, answer.value)
 
     def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
@@ -640,7 +634,7 @@ class Support(Template):
         pool = self._distractor_pool(scene, str(params["a"]), answer.value)
         picked = [pool[i] for i in sorted(rng.choice(len(pool), self.slots - 1, replace=False))]
         choices = place_choice(answer.value, picked, slot, rng)
-        text = self._forms.pick(rng, a=_label(scene, params["a"]), opts=_or_list(choices))
+        text = self._forms.pick(rng, a=_label(scene, params["a"]), opts=or_list(choices))
         return Rendered(text, choices, answer.value)
 
     def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:

@@ -28,6 +28,7 @@ from geoenv.tasks.base import (
     Template,
     forms,
     name_of,
+    or_list,
     place_choice,
     plural,
 )
@@ -85,13 +86,6 @@ def _names_list(names: list[str]) -> str:
     """``the a, the b and the c``."""
     items = [f"the {n}" for n in names]
     return ", ".join(items[:-1]) + f" and {items[-1]}"
-
-
-def _or_list(items: list[str]) -> str:
-    """``a or b`` / ``a, b, or c``: the choices in the order they are offered."""
-    if len(items) <= 2:
-        return " or ".join(items)
-    return ", ".join(items[:-1]) + ", or " + items[-1]
 
 
 def _known(ctx: ReadContext, name: str) -> bool:
@@ -430,7 +424,7 @@ class WhichFrame(_VisTemplate):
         others = [f"frame {t}" for t in params["frames"] if f"frame {t}" != answer.value]
         choices = place_choice(answer.value, others, slot, rng)
         text = self._forms.pick(
-            rng, a=name_of(scene[str(params["a"])].label), opts=_or_list(choices)
+            rng, a=name_of(scene[str(params["a"])].label), opts=or_list(choices)
         )
         return Rendered(text, choices, answer.value)
 
