@@ -37,7 +37,14 @@ from geoenv.tasks.base import (
     name_of,
     place_choice,
 )
-from geoenv.tasks.grammar import SLOT_CLASSES, ReadContext, Reading, Unreadable
+from geoenv.tasks.grammar import (
+    SLOT_CLASSES,
+    ReadContext,
+    Reading,
+    Unreadable,
+    identity,
+    other_of,
+)
 from geoenv.tasks.registry import register
 from geoenv.tasks.scene_measure import unique_ids, unique_object
 from geoenv.visibility import MIN_VISIBLE_FRAC, frame_visibility
@@ -356,8 +363,8 @@ class DepthOrder(_PairInFrame):
         params: dict[str, ParamValue] = {"frame": ctx.frame(slots["t"]), "a": a, "b": b}
         choices = [_label_of(ctx, x), _label_of(ctx, y)]
         if form == "_forms_far":  # the answer value is the nearer one's name
-            return Reading(params, choices, lambda v: nb if v == na else na)
-        return Reading(params, choices, lambda v: str(v))
+            return Reading(params, choices, other_of(na, nb))
+        return Reading(params, choices, identity)
 
 
 # ---------------------------------------------------------------------------- 13
@@ -421,7 +428,7 @@ class _ImageOrder(_PairInFrame):
         a, b = _object_pair(ctx, slots, "ab")
         params: dict[str, ParamValue] = {"frame": ctx.frame(slots["t"]), "a": a, "b": b}
         if form == "_forms_pair":
-            return Reading(params, _word_pair(ctx, slots, self.words), lambda v: str(v))
+            return Reading(params, _word_pair(ctx, slots, self.words), identity)
         k = self.which.index(ctx.choice(slots["d"], self.which, "d"))
         x, y = _object_pair(ctx, slots)
         if {x, y} != {a, b}:
@@ -658,7 +665,7 @@ class CameraRotation(_Turn):
         params, backwards = _frame_pair(ctx, slots)
         choices = _word_pair(ctx, slots, ("left", "right"))
         if backwards:
-            return Reading(params, choices, lambda v: "right" if v == "left" else "left")
+            return Reading(params, choices, other_of("left", "right"))
         return Reading(params, choices)
 
 

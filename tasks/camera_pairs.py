@@ -52,7 +52,14 @@ from geoenv.tasks.camera import (
     in_view,
     in_view_mask,
 )
-from geoenv.tasks.grammar import ReadContext, Reading, Unreadable, norm_name, split_options
+from geoenv.tasks.grammar import (
+    ReadContext,
+    Reading,
+    Unreadable,
+    identity,
+    norm_name,
+    split_options,
+)
 from geoenv.tasks.registry import register
 from geoenv.tasks.scene_measure import unique_ids, unique_object
 
@@ -230,11 +237,6 @@ def read_choices(ctx: ReadContext, text: str, allowed: Sequence[str]) -> list[st
     if len(out) < 2:
         raise Unreadable("bad_options", f"options: {text!r} offers fewer than two options")
     return out
-
-
-def identity(value: object) -> str:
-    """Answer map of a question asked the template's way: the answer value as it is."""
-    return str(value)
 
 
 def opposite(value: object) -> str:

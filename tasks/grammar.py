@@ -70,6 +70,17 @@ def yes_no(params: dict[str, Any], flip: bool) -> Reading:
     return Reading(params, [], lambda v: "yes" if bool(v) != flip else "no")
 
 
+def identity(value: Any) -> str:
+    """Answer map of a question asked the template's way: the answer value as it is."""
+    return str(value)
+
+
+def other_of(x: str, y: str) -> Callable[[Any], str]:
+    """Answer map of a two-way question asked the inverted way (the farther instead of the
+    nearer, the turn back instead of the turn): the other of ``x`` and ``y``."""
+    return lambda v: y if str(v) == x else x
+
+
 # ------------------------------------------------------------------------- normalisation
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _SPACE = re.compile(r"\s+")
@@ -307,8 +318,10 @@ __all__ = [
     "Unreadable",
     "UnreadableKind",
     "form_pattern",
+    "identity",
     "norm_name",
     "normalize",
+    "other_of",
     "slot_kinds",
     "split_options",
     "yes_no",

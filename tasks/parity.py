@@ -29,13 +29,8 @@ from geoenv.tasks.base import (
     place_choice,
 )
 from geoenv.tasks.camera import IN_VIEW_RULE, NEAR_M, below, get_frame, in_view, in_view_mask
-from geoenv.tasks.camera_pairs import (
-    frame_pair_candidates,
-    identity,
-    read_frames,
-    two_frames,
-)
-from geoenv.tasks.grammar import ReadContext, Reading, Unreadable, norm_name
+from geoenv.tasks.camera_pairs import frame_pair_candidates, read_frames, two_frames
+from geoenv.tasks.grammar import ReadContext, Reading, Unreadable, identity, norm_name, other_of
 from geoenv.tasks.registry import register
 from geoenv.tasks.scene_measure import unique_ids, unique_object
 from geoenv.tasks.visibility import VISIBLE_RULE
@@ -184,7 +179,7 @@ class VisibilityCompare(Template):
         choices = [f"frame {x}", f"frame {y}"]
         params = {"frame_i": min(x, y), "frame_j": max(x, y), "a": ctx.object(slots["a"], "a")}
         if form == "_forms_less":
-            return Reading(params, choices, lambda v: choices[1] if v == choices[0] else choices[0])
+            return Reading(params, choices, other_of(*choices))
         return Reading(params, choices, identity)
 
 
@@ -414,7 +409,7 @@ class AttributeComparison(_Attribute):
         params = {"a": p["a"], "b": p["b"], "attribute": attr}
         params |= {"frame_i": p["frame_i"], "frame_j": p["frame_j"]}
         if slots["cmp"] == less:
-            return Reading(params, [x, y], lambda v: y if v == x else x)
+            return Reading(params, [x, y], other_of(x, y))
         return Reading(params, [x, y], identity)
 
 
