@@ -45,9 +45,10 @@ from geoenv.oracles.program import (
     ProgramThresholds,
     run,
 )
-from geoenv.oracles.question_parse import Unparsed, parse
+from geoenv.oracles.question_parse import Unparsed, parse, text_answer
 from geoenv.oracles.scene_cache import SceneCache, UnknownSceneError
 from geoenv.oracles.score import score_batch
+from geoenv.tasks.base import IllPosed
 from geoenv.tasks.parity import BENCHMARKS
 from geoenv.tasks.registry import get as get_template
 from geoenv.tasks.registry import templates as all_templates
@@ -490,18 +491,10 @@ class Validator:
                 )
             ]
         ans: OracleAnswer = out
-        reading = parsed._reading
-        answer = ans.answer if reading.answer is None else reading.answer(ans.value)
-        if parsed.choices and answer not in parsed.choices:
-            return [
-                Reason(
-                    kind="ill_posed",
-                    message=f"the answer {answer!r} is not among the offered options "
-                    f"{parsed.choices}",
-                    field=field,
-                    cause="bad_options",
-                )
-            ]
+        try:
+            answer = text_answer(entry.scene, parsed, ans.value, lambda: ans.answer)
+        except IllPosed as e:  # the offered options lack the answer
+            return [Reason(kind="ill_posed", message=e.reason, field=field, cause="bad_options")]
         tpl = get_template(ans.template, **self.template_thresholds.get(ans.template, {}))
         ids, refs = template_referents(ans.params, tpl.param_doc, entry.scene.labels)
         diff = estimate(template_margins(ans.evidence, tpl.thresholds()), len(ids), refs + 1)

@@ -14,7 +14,7 @@ why it is ill-posed; the service's text proposals go through both.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -196,11 +196,13 @@ class ParsedAnswer:
     text: str
 
 
-def answer_parsed(scene: Scene, parsed: ParsedQuestion) -> ParsedAnswer:
-    """Answer a parsed question exactly; raises :class:`~geoenv.tasks.base.IllPosed` when the
-    template's validity rules reject its parameters, or when the text's options do not
-    include the answer."""
-    tpl = all_templates()[parsed.template]
+def text_answer(
+    scene: Scene, parsed: ParsedQuestion, value: Any, canonical: Callable[[], str]
+) -> str:
+    """The canonical answer string of the text for the template's answer ``value``: the
+    reading's answer map (a comparison asked the other way round flips it), else
+    ``canonical()`` (the template's own answer string). Raises
+    :class:`~geoenv.tasks.base.IllPosed` when the text's options do not include it."""
     reading = parsed._reading
     if reading is None:  # rebuilt from JSON: read the text again
         again = parse(parsed.text, scene, templates=[parsed.template])
@@ -208,14 +210,31 @@ def answer_parsed(scene: Scene, parsed: ParsedQuestion) -> ParsedAnswer:
             raise IllPosed(f"the text no longer reads as these parameters: {again}")
         reading = again._reading
         assert reading is not None
-    ans = tpl.answer(scene, dict(parsed.params))
-    if reading.answer is not None:
-        out = reading.answer(ans.value)
-    else:
-        out = tpl.render(scene, dict(parsed.params), ans, np.random.default_rng(0), 0).answer
+    out = canonical() if reading.answer is None else reading.answer(value)
     if parsed.choices and out not in parsed.choices:
         raise IllPosed(f"the answer {out!r} is not among the offered options {parsed.choices}")
-    return ParsedAnswer(ans, out)
+    return out
 
 
-__all__ = ["ParsedAnswer", "ParsedQuestion", "Unparsed", "answer_parsed", "parse"]
+def answer_parsed(scene: Scene, parsed: ParsedQuestion) -> ParsedAnswer:
+    """Answer a parsed question exactly; raises :class:`~geoenv.tasks.base.IllPosed` when the
+    template's validity rules reject its parameters, or when the text's options do not
+    include the answer."""
+    tpl = all_templates()[parsed.template]
+    params = dict(parsed.params)
+    ans = tpl.answer(scene, params)
+
+    def canonical() -> str:
+        return tpl.render(scene, params, ans, np.random.default_rng(0), 0).answer
+
+    return ParsedAnswer(ans, text_answer(scene, parsed, ans.value, canonical))
+
+
+__all__ = [
+    "ParsedAnswer",
+    "ParsedQuestion",
+    "Unparsed",
+    "answer_parsed",
+    "parse",
+    "text_answer",
+]
