@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
@@ -71,6 +70,8 @@ from geoenv.tasks.grammar import (
     Reading,
     Unreadable,
     UnreadableKind,
+    drop_article,
+    fold,
     yes_no,
 )
 from geoenv.tasks.registry import register
@@ -517,8 +518,6 @@ _RADIUS = re.compile(rf"({_NUMBER_RE}) ?({_UNIT_RE})")
 _SPACES = re.compile(r"\s+")
 _PUNCT_SPACES = tuple((s, s.strip()) for p in "()," for s in (f" {p}", f"{p} "))
 _TRAILING_ZEROS = re.compile(r"(\d)\.(\d*?)0+(?!\d)")
-_LEADING_ARTICLE = re.compile(r"^(?:the|an?) ")
-_STRAIGHT_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 #: How the most informative failure is chosen among several readings tried.
 _FAILURE_RANK = {"referent_ambiguous": 0, "referent_missing": 1, "bad_options": 2, "bad_value": 3}
 
@@ -528,12 +527,11 @@ def _ref_key(text: str) -> str:
     lower case, single spaces, no spaces around parentheses and commas, no trailing zeros
     after a decimal point, no leading article, no final ``?``, ``.``, ``!`` (which
     :func:`~geoenv.tasks.grammar.normalize` drops from a label ending a question)."""
-    t = unicodedata.normalize("NFKC", text).translate(_STRAIGHT_QUOTES)
-    t = _SPACES.sub(" ", t).strip().lower().rstrip("?.! ")
+    t = fold(text)
     for spaced, tight in _PUNCT_SPACES:
         t = t.replace(spaced, tight)
     t = _TRAILING_ZEROS.sub(lambda m: m[1] + ("." + m[2] if m[2] else ""), t)
-    return _LEADING_ARTICLE.sub("", t)
+    return drop_article(t)
 
 
 def _short(text: str, n: int = 80) -> str:

@@ -97,13 +97,13 @@ def normalize(text: str) -> str:
         raise Unreadable("unparsed", f"question text must be a string, not {type(text).__name__}")
     if len(text) > 4 * MAX_TEXT_CHARS:
         raise Unreadable("unparsed", f"text of {len(text):,} characters > {MAX_TEXT_CHARS:,}")
-    t = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    bad = _CONTROL.search(t)
+    t = _unify(text)
+    bad = _CONTROL.search(t)  # before spaces are folded: some control characters are spaces
     if bad:
         raise Unreadable(
             "unparsed", f"text holds a control character U+{ord(bad.group()):04X} at {bad.start()}"
         )
-    t = _SPACE.sub(" ", t).strip().lower().rstrip("?.! ").strip()
+    t = _squash(t)
     if not t:
         raise Unreadable("unparsed", "empty question text")
     if len(t) > MAX_TEXT_CHARS:
@@ -111,11 +111,30 @@ def normalize(text: str) -> str:
     return t
 
 
+def _unify(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_QUOTES)
+
+
+def _squash(text: str) -> str:
+    return _SPACE.sub(" ", text).strip().lower().rstrip("?.! ").strip()
+
+
+def fold(text: str) -> str:
+    """:func:`normalize` without its checks: NFKC, straight quotes, lower case, single spaces,
+    no leading/trailing space, no final ``?``, ``.``, ``!`` (phrasings, and texts compared
+    with rendered ones such as geo references)."""
+    return _squash(_unify(text))
+
+
+def drop_article(text: str) -> str:
+    """A folded text without its leading ``the`` / ``a`` / ``an``."""
+    return _ARTICLE_HEAD.sub("", text)
+
+
 def norm_name(text: str) -> str:
     """A name as compared with category labels: lower case, ``_`` as space, single spaces, no
     leading article."""
-    t = _SPACE.sub(" ", text.replace("_", " ")).strip().lower()
-    return _ARTICLE_HEAD.sub("", t)
+    return drop_article(_SPACE.sub(" ", text.replace("_", " ")).strip().lower())
 
 
 _ARTICLE_HEAD = re.compile(r"^(?:the|an?)\s+")
@@ -167,7 +186,7 @@ def form_pattern(form: str, kinds: tuple[tuple[str, str], ...] = ()) -> re.Patte
     expression of their own (defaults: :data:`DEFAULT_SLOT_KIND`, else ``name``); a class must
     bound its length. A placeholder used twice must match the same text twice."""
     kind_of = dict(DEFAULT_SLOT_KIND) | dict(kinds)
-    norm = _SPACE.sub(" ", unicodedata.normalize("NFKC", form)).strip().lower().rstrip("?.! ")
+    norm = fold(form)
     parts: list[str] = []
     seen: set[str] = set()
     for lit, name, spec, conv in string.Formatter().parse(norm):
@@ -317,6 +336,8 @@ __all__ = [
     "Reading",
     "Unreadable",
     "UnreadableKind",
+    "drop_article",
+    "fold",
     "form_pattern",
     "identity",
     "norm_name",
