@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from geoenv.pipelines.rows import QUESTION_SCHEMA, question_rows
+from geoenv.pipelines.rows import QUESTION_SCHEMA, question_rows, write_questions
 
 #: VSI-Bench's multiple-choice question types (scored by exact match of the option letter).
 VSI_MC_TYPES: tuple[str, ...] = (
@@ -193,14 +193,7 @@ def write_vsi_bench(
     out = release_dir / EXPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
     pq_path, jl_path = out / f"{SPLIT}.parquet", out / f"{SPLIT}.jsonl"
-    pq.write_table(
-        table,
-        pq_path,
-        compression="zstd",
-        compression_level=3,
-        row_group_size=10_000,
-        write_statistics=True,
-    )
+    write_questions(table, pq_path)  # the release's Parquet settings: same bytes every time
     lines = [json.dumps(r, ensure_ascii=False) for r in table.to_pylist()]
     jl_path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     if register and (release_dir / "manifest.json").exists():
