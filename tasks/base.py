@@ -203,6 +203,11 @@ def name_of(label: str) -> str:
     return label.replace("_", " ")
 
 
+def object_name(scene: Scene, object_id: object) -> str:
+    """How an object (by id) is named in questions and choices: its category name."""
+    return name_of(scene[str(object_id)].label)
+
+
 def plural(noun: str) -> str:
     """English plural of a category name: chair -> chairs, bookshelf -> bookshelves,
     box -> boxes, shelf unit -> shelf units (the last word is inflected)."""

@@ -35,6 +35,7 @@ from geoenv.tasks.base import (
     fmt_number,
     forms,
     name_of,
+    object_name,
     place_choice,
 )
 from geoenv.tasks.grammar import (
@@ -142,11 +143,6 @@ def _choice_pair(kind_words: tuple[str, str], correct: str, slot: int, rng) -> l
 NAME_NO_ARTICLE = SLOT_CLASSES["name"] + r"(?<! the)(?<! an)(?<! a)"
 
 
-def _label_of(ctx: ReadContext, object_id: str) -> str:
-    """How an object (id) is named in questions and choices."""
-    return name_of(ctx.scene[object_id].label)
-
-
 def _word_pair(ctx: ReadContext, slots: dict[str, str], words: Sequence[str]) -> list[str]:
     """The two word options ``{x}`` and ``{y}`` of a text (distinct, among ``words``)."""
     x, y = ctx.choice(slots["x"], words, "x"), ctx.choice(slots["y"], words, "y")
@@ -159,7 +155,7 @@ def _object_pair(ctx: ReadContext, slots: dict[str, str], keys: str = "xy") -> t
     """The two distinct objects named by the placeholders ``keys``."""
     x, y = (ctx.object(slots[k], k) for k in keys)
     if x == y:
-        raise Unreadable("bad_options", f"the {_label_of(ctx, x)} is named twice")
+        raise Unreadable("bad_options", f"the {object_name(ctx.scene, x)} is named twice")
     return x, y
 
 
@@ -235,9 +231,7 @@ class CameraDistance(Template):
         )
 
     def render(self, scene, params, answer, rng, slot) -> Rendered:
-        text = self._forms.pick(
-            rng, t=str(params["frame"]), a=name_of(scene[str(params["a"])].label)
-        )
+        text = self._forms.pick(rng, t=str(params["frame"]), a=object_name(scene, params["a"]))
         return Rendered(text, [], fmt_number(answer.value, self.decimals))
 
     def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
@@ -292,7 +286,7 @@ class _PairInFrame(Template):
 
     @staticmethod
     def _names(scene: Scene, params: dict[str, ParamValue]) -> tuple[str, str]:
-        return name_of(scene[str(params["a"])].label), name_of(scene[str(params["b"])].label)
+        return object_name(scene, params["a"]), object_name(scene, params["b"])
 
 
 # ---------------------------------------------------------------------------- 12
@@ -359,9 +353,9 @@ class DepthOrder(_PairInFrame):
     def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
         x, y = _object_pair(ctx, slots)
         a, b = ctx.objects_in_order([x, y])
-        na, nb = _label_of(ctx, a), _label_of(ctx, b)
+        na, nb = object_name(ctx.scene, a), object_name(ctx.scene, b)
         params: dict[str, ParamValue] = {"frame": ctx.frame(slots["t"]), "a": a, "b": b}
-        choices = [_label_of(ctx, x), _label_of(ctx, y)]
+        choices = [object_name(ctx.scene, x), object_name(ctx.scene, y)]
         if form == "_forms_far":  # the answer value is the nearer one's name
             return Reading(params, choices, other_of(na, nb))
         return Reading(params, choices, identity)
@@ -433,10 +427,12 @@ class _ImageOrder(_PairInFrame):
         x, y = _object_pair(ctx, slots)
         if {x, y} != {a, b}:
             raise Unreadable("bad_options", "the options must be the two objects compared")
-        na, nb = _label_of(ctx, a), _label_of(ctx, b)
+        na, nb = object_name(ctx.scene, a), object_name(ctx.scene, b)
         word = self.words[k]
         return Reading(
-            params, [_label_of(ctx, x), _label_of(ctx, y)], lambda v: na if v == word else nb
+            params,
+            [object_name(ctx.scene, x), object_name(ctx.scene, y)],
+            lambda v: na if v == word else nb,
         )
 
 

@@ -40,6 +40,7 @@ from geoenv.tasks.base import (
     forms,
     memo,
     name_of,
+    object_name,
     or_list,
     place_choice,
 )
@@ -564,7 +565,7 @@ class ObjectDirectionFromCamera(_FromCamera):
         )
 
     def render(self, scene, params, answer, rng, slot) -> Rendered:
-        a = name_of(scene[str(params["a"])].label)
+        a = object_name(scene, params["a"])
         return self._render(
             self._forms_direct, self._forms_inverted, params, answer, rng, slot, a=a
         )
@@ -732,7 +733,7 @@ class RegionDirection(_FromCamera):
         )
 
     def render(self, scene, params, answer, rng, slot) -> Rendered:
-        a = name_of(scene[str(params["a"])].label)
+        a = object_name(scene, params["a"])
         r = self._region_names[str(params.get("kind", "area"))].format(a=a)
         return self._render(
             self._forms_direct, self._forms_inverted, params, answer, rng, slot, a=a, r=r

@@ -26,6 +26,7 @@ from geoenv.tasks.base import (
     forms,
     memo,
     name_of,
+    object_name,
     place_choice,
 )
 from geoenv.tasks.camera import IN_VIEW_RULE, NEAR_M, below, get_frame, in_view, in_view_mask
@@ -169,7 +170,7 @@ class VisibilityCompare(Template):
         correct = (fr[1] if answer.value == fr[0] else fr[0]) if less else answer.value
         choices = place_choice(correct, [x for x in fr if x != correct], slot, rng)
         f = self._forms_less if less else self._forms_more
-        text = f.pick(rng, a=name_of(scene[str(params["a"])].label), x=choices[0], y=choices[1])
+        text = f.pick(rng, a=object_name(scene, params["a"]), x=choices[0], y=choices[1])
         return Rendered(text, choices, correct)
 
     def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
@@ -372,7 +373,7 @@ class AttributeComparison(_Attribute):
         )
 
     def render(self, scene, params, answer, rng, slot) -> Rendered:
-        na, nb = (name_of(scene[str(params[k])].label) for k in ("a", "b"))
+        na, nb = (object_name(scene, params[k]) for k in ("a", "b"))
         _, more, less, _, what, _ = _ATTRIBUTES[str(params["attribute"])]
         inverted = bool(rng.integers(2))
         correct = (nb if answer.value == na else na) if inverted else answer.value
@@ -396,8 +397,8 @@ class AttributeComparison(_Attribute):
         _, more, less, *_ = _ATTRIBUTES[attr]
         if slots["cmp"] not in (more, less):
             raise Unreadable("bad_value", f"cmp: {slots['cmp']!r} does not compare the {attr}")
-        names = {k: name_of(ctx.scene[str(p[k])].label) for k in ("a", "b")}
-        x, y = (name_of(ctx.scene[ctx.object(slots[k], f"option {k}")].label) for k in "xy")
+        names = {k: object_name(ctx.scene, p[k]) for k in ("a", "b")}
+        x, y = (object_name(ctx.scene, ctx.object(slots[k], f"option {k}")) for k in "xy")
         if sorted((x, y)) != sorted(names.values()):
             raise Unreadable(
                 "bad_options",
@@ -462,8 +463,8 @@ class AttributeRatio(_Attribute):
         _, more, _, noun, _, what = _ATTRIBUTES[str(params["attribute"])]
         text = self._forms.pick(
             rng,
-            a=name_of(scene[str(params["a"])].label),
-            b=name_of(scene[str(params["b"])].label),
+            a=object_name(scene, params["a"]),
+            b=object_name(scene, params["b"]),
             i=str(params["frame_i"]),
             j=str(params["frame_j"]),
             cmp=more,

@@ -22,6 +22,7 @@ from geoenv.tasks.base import (
     fmt_number,
     forms,
     name_of,
+    object_name,
     plural,
 )
 from geoenv.tasks.grammar import ReadContext, Reading
@@ -168,9 +169,7 @@ class ObjectDistance(Template):
             if params.get("measure", "closest") == "closest"
             else self._forms_centroid
         )
-        text = f.pick(
-            rng, a=name_of(scene[str(params["a"])].label), b=name_of(scene[str(params["b"])].label)
-        )
+        text = f.pick(rng, a=object_name(scene, params["a"]), b=object_name(scene, params["b"]))
         return Rendered(text, [], fmt_number(answer.value, self.decimals))
 
     def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
@@ -222,7 +221,7 @@ class ObjectSize(Template):
         )
 
     def render(self, scene, params, answer, rng, slot) -> Rendered:
-        text = self._forms.pick(rng, a=name_of(scene[str(params["a"])].label))
+        text = self._forms.pick(rng, a=object_name(scene, params["a"]))
         return Rendered(text, [], fmt_number(answer.value, self.decimals))
 
     def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:

@@ -28,6 +28,7 @@ from geoenv.tasks.base import (
     memo,
     n_ordered_tuples,
     name_of,
+    object_name,
     or_list,
     ordered_tuple_at,
     place_choice,
@@ -41,10 +42,6 @@ from geoenv.tasks.scene_measure import unique_ids, unique_object
 FLOOR = "floor"
 #: Boxes with a volume under this (m^3) are degenerate (flat point sets) in ``size_comparison``.
 MIN_BOX_VOLUME = 1e-9
-
-
-def _label(scene: Scene, object_id: ParamValue) -> str:
-    return name_of(scene[str(object_id)].label)
 
 
 def _fit_slot(slot: int, k: int, rng: np.random.Generator) -> int:
@@ -167,7 +164,7 @@ class RelativeDistance(Template):
         )
 
     def render(self, scene, params, answer, rng, slot) -> Rendered:
-        names = [_label(scene, c) for c in params["candidates"]]
+        names = [object_name(scene, c) for c in params["candidates"]]
         others = [n for n in names if n != answer.value]
         choices = place_choice(answer.value, others, slot, rng)
         f = (
@@ -175,14 +172,14 @@ class RelativeDistance(Template):
             if params.get("mode", "closest") == "closest"
             else self._forms_farthest
         )
-        text = f.pick(rng, a=_label(scene, params["a"]), opts=or_list(choices))
+        text = f.pick(rng, a=object_name(scene, params["a"]), opts=or_list(choices))
         return Rendered(text, choices, answer.value)
 
     def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
         a = ctx.object(slots["a"], "a")
         names = split_options(slots["opts"])
         ids = [ctx.object(n, f"option {k}") for k, n in enumerate(names)]
-        choices = [_label(ctx.scene, i) for i in ids]
+        choices = [object_name(ctx.scene, i) for i in ids]
         mode = form.removeprefix("_forms_")
         return Reading({"a": a, "candidates": ctx.objects_in_order(ids), "mode": mode}, choices)
 
@@ -327,8 +324,8 @@ class RelativeDirection(Template):
         opts = _VARIANT_CHOICES[variant]
         others = [o for o in opts if o != answer.value]
         choices = place_choice(answer.value, others, _fit_slot(slot, len(opts), rng), rng)
-        names = {"a": _label(scene, params["a"]), "b": _label(scene, params["b"])}
-        names["c"] = _label(scene, params["c"])
+        names = {"a": object_name(scene, params["a"]), "b": object_name(scene, params["b"])}
+        names["c"] = object_name(scene, params["c"])
         if variant == "lr":
             text = self._forms_lr.pick(rng, o0=choices[0], o1=choices[1], **names)
         elif variant == "lrb":
@@ -394,7 +391,7 @@ class _PairComparison(Template):
 
     def render(self, scene, params, answer, rng, slot) -> Rendered:
         swap, inverted = _bool_phrasing(bool(answer.value), slot, rng)
-        x, y = _label(scene, params["a"]), _label(scene, params["b"])
+        x, y = object_name(scene, params["a"]), object_name(scene, params["b"])
         if swap:
             x, y = y, x
         f = getattr(self, self.inverted_form if inverted else self.direct_form)
@@ -566,7 +563,7 @@ class Support(Template):
             "support_names",
             lambda: sorted({FLOOR, *(name_of(lab) for lab in scene.unique_labels)}),
         )
-        skip = (supporter, _label(scene, a))
+        skip = (supporter, object_name(scene, a))
         return [n for n in names if n not in skip]
 
     def answer(self, scene: Scene, params: dict[str, ParamValue]) -> Answer:
@@ -616,7 +613,7 @@ class Support(Template):
             value = FLOOR
         else:
             unique_object(scene, sup, "supporter")
-            value = _label(scene, sup)
+            value = object_name(scene, sup)
         pool = self._distractor_pool(scene, a, value)
         if len(pool) < self.slots - 1:
             raise IllPosed(f"only {len(pool)} distractors (need {self.slots - 1})", **ev)
@@ -634,7 +631,7 @@ class Support(Template):
         pool = self._distractor_pool(scene, str(params["a"]), answer.value)
         picked = [pool[i] for i in sorted(rng.choice(len(pool), self.slots - 1, replace=False))]
         choices = place_choice(answer.value, picked, slot, rng)
-        text = self._forms.pick(rng, a=_label(scene, params["a"]), opts=or_list(choices))
+        text = self._forms.pick(rng, a=object_name(scene, params["a"]), opts=or_list(choices))
         return Rendered(text, choices, answer.value)
 
     def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
@@ -692,7 +689,7 @@ class ObjectElevation(Template):
         )
 
     def render(self, scene, params, answer, rng, slot) -> Rendered:
-        text = self._forms.pick(rng, a=_label(scene, params["a"]))
+        text = self._forms.pick(rng, a=object_name(scene, params["a"]))
         return Rendered(text, [], fmt_number(answer.value, self.decimals))
 
     def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:

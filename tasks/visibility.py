@@ -28,6 +28,7 @@ from geoenv.tasks.base import (
     Template,
     forms,
     name_of,
+    object_name,
     or_list,
     place_choice,
     plural,
@@ -238,7 +239,7 @@ class AppearanceOrder(_VisTemplate):
 
     def render(self, scene, params, answer, rng, slot) -> Rendered:
         ids = [str(i) for i in params["objects"]]
-        shown = [name_of(scene[ids[k]].label) for k in rng.permutation(len(ids))]
+        shown = [object_name(scene, ids[k]) for k in rng.permutation(len(ids))]
         last_first = bool(rng.integers(2))
         f = self._forms_last if last_first else self._forms_first
         text = f.pick(rng, objs=_names_list(shown))
@@ -329,7 +330,7 @@ class ObjectVisibility(_VisTemplate):
         # slot 0: the answer is "yes"; slot 1: "no". Direct form answers "yes" when visible.
         direct = bool(answer.value) == (slot == 0)
         f = self._forms_seen if direct else self._forms_hidden
-        text = f.pick(rng, a=name_of(scene[str(params["a"])].label), t=str(params["frame"]))
+        text = f.pick(rng, a=object_name(scene, params["a"]), t=str(params["frame"]))
         yes = bool(answer.value) if direct else not bool(answer.value)
         return Rendered(text, [], "yes" if yes else "no")
 
@@ -423,9 +424,7 @@ class WhichFrame(_VisTemplate):
     def render(self, scene, params, answer, rng, slot) -> Rendered:
         others = [f"frame {t}" for t in params["frames"] if f"frame {t}" != answer.value]
         choices = place_choice(answer.value, others, slot, rng)
-        text = self._forms.pick(
-            rng, a=name_of(scene[str(params["a"])].label), opts=or_list(choices)
-        )
+        text = self._forms.pick(rng, a=object_name(scene, params["a"]), opts=or_list(choices))
         return Rendered(text, choices, answer.value)
 
     def read(self, ctx: ReadContext, form: str, slots: dict[str, str]) -> Reading:
