@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 from geoenv.scene import Scene
 from geoenv.tasks.base import Answer, IllPosed, Template
 from geoenv.tasks.grammar import (
+    UNREADABLE_RANK,
     ReadContext,
     Reading,
     Unreadable,
@@ -91,18 +92,6 @@ def _grammar(names: tuple[str, ...] | None) -> tuple[_Form, ...]:
     return tuple(out)
 
 
-#: Order in which a failure is reported when several phrasings matched but none read: the most
-#: informative kind first.
-_KIND_RANK: dict[str, int] = {
-    "referent_ambiguous": 0,
-    "referent_missing": 1,
-    "frame_missing": 2,
-    "bad_options": 3,
-    "bad_value": 4,
-    "unparsed": 5,
-}
-
-
 def parse(
     text: str,
     scene: Scene,
@@ -139,7 +128,7 @@ def parse(
         try:
             reading = f.template.read(ctx, f.key, m.groupdict())
         except Unreadable as exc:
-            failures.append((_KIND_RANK[exc.kind], exc.kind, exc.reason, f.template.name))
+            failures.append((UNREADABLE_RANK[exc.kind], exc.kind, exc.reason, f.template.name))
             continue
         except NotImplementedError:
             continue

@@ -66,6 +66,7 @@ from geoenv.tasks.base import (
 )
 from geoenv.tasks.grammar import (
     MAX_TEXT_CHARS,
+    UNREADABLE_RANK,
     ReadContext,
     Reading,
     Unreadable,
@@ -518,8 +519,6 @@ _RADIUS = re.compile(rf"({_NUMBER_RE}) ?({_UNIT_RE})")
 _SPACES = re.compile(r"\s+")
 _PUNCT_SPACES = tuple((s, s.strip()) for p in "()," for s in (f" {p}", f"{p} "))
 _TRAILING_ZEROS = re.compile(r"(\d)\.(\d*?)0+(?!\d)")
-#: How the most informative failure is chosen among several readings tried.
-_FAILURE_RANK = {"referent_ambiguous": 0, "referent_missing": 1, "bad_options": 2, "bad_value": 3}
 
 
 def _ref_key(text: str) -> str:
@@ -717,7 +716,7 @@ def _read_labels(ctx: ReadContext, text: str) -> list[str]:
 def _raise_best(errors: list[Unreadable], fallback: str) -> NoReturn:
     """Raise the most informative of the failures of the readings tried (or ``fallback``)."""
     if errors:
-        raise min(errors, key=lambda e: _FAILURE_RANK.get(e.kind, 9))
+        raise min(errors, key=lambda e: UNREADABLE_RANK[e.kind])
     raise Unreadable("unparsed", fallback)
 
 

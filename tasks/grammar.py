@@ -42,6 +42,18 @@ UnreadableKind = Literal[
 ]
 
 
+#: Order in which a failure is reported when several readings were tried and none read: the
+#: most informative kind first.
+UNREADABLE_RANK: dict[str, int] = {
+    "referent_ambiguous": 0,
+    "referent_missing": 1,
+    "frame_missing": 2,
+    "bad_options": 3,
+    "bad_value": 4,
+    "unparsed": 5,
+}
+
+
 class Unreadable(GeoenvError):
     """A text (or one placeholder of it) that does not read as a question of a template."""
 
@@ -332,6 +344,7 @@ def slot_kinds(kinds: dict[str, str]) -> tuple[tuple[str, str], ...]:
 __all__ = [
     "MAX_TEXT_CHARS",
     "SLOT_CLASSES",
+    "UNREADABLE_RANK",
     "ReadContext",
     "Reading",
     "Unreadable",
