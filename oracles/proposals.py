@@ -12,7 +12,7 @@ A proposal is a JSON object in one of two forms:
   SpatialEvo's simulator requests; ``task_type`` is one of its 16 task ids (optionally
   prefixed ``vsi_`` / ``mmsi_``) and restricts the text to the templates aliased to it.
 
-Both may carry ``id`` (echoed back) and ``answer``, the proposer's own answer; the result then
+Every form may carry ``id`` (echoed back) and ``answer``, the proposer's own answer; the result then
 says whether it agrees with the exact one, scored by :func:`geoenv.oracles.score_batch`
 (``correct``: exact match for choices and yes/no, MRA = 1 for numbers).
 
@@ -303,6 +303,12 @@ def spatialevo_templates(task_type: str) -> list[str]:
     return [n for n, t in all_templates().items() if key in t.aliases.get("spatialevo", ())]
 
 
+def _rejected(out: Rejection) -> list[Reason]:
+    """The reasons of an oracle rejection, with their cause."""
+    cause = rejection_cause(out.kind, out.reason)
+    return [Reason(kind=out.kind, message=out.reason, evidence=out.evidence, cause=cause)]
+
+
 def rejection_cause(kind: str, reason: str) -> Cause:
     """Sort an oracle rejection into a cause: unknown or ambiguous referent, frame missing,
     not visible, margin too small (a threshold missed), or other."""
@@ -438,16 +444,27 @@ class Validator:
     def _template(self, entry: Any, prop: TemplateProposal, res: dict[str, Any]) -> list[Reason]:
         out = entry.oracle.ask_or_reject(prop.template, **prop.params)
         if isinstance(out, Rejection):
-            return [Reason(kind=out.kind, message=out.reason, evidence=out.evidence)]
-        ans: OracleAnswer = out
+            return _rejected(out)
+        self._answered(entry, out, out.question, out.row.model_dump(), prop.answer, res)
+        return []
+
+    def _answered(
+        self,
+        entry: Any,
+        ans: OracleAnswer,
+        text: str,
+        row: dict[str, Any],
+        proposed: Any,
+        res: dict[str, Any],
+    ) -> None:
+        """Fill the result of an answered template question: answer fields, difficulty,
+        resolved params and the proposer's agreement (scored against ``row``)."""
         tpl = get_template(ans.template, **self.template_thresholds.get(ans.template, {}))
         ids, refs = template_referents(ans.params, tpl.param_doc, entry.scene.labels)
         diff = estimate(template_margins(ans.evidence, tpl.thresholds()), len(ids), refs + 1)
-        row = ans.row.model_dump()
-        _fill(res, ans, ans.question, diff, row)
+        _fill(res, ans, text, diff, row)
         res["params"] = ans.params
-        self._agreement(prop.answer, row, res)
-        return []
+        self._agreement(proposed, row, res)
 
     # ------------------------------------------------------------------ text forms
     def _text(
@@ -482,30 +499,15 @@ class Validator:
         res["params"] = parsed.params
         out = entry.oracle.ask_or_reject(parsed.template, **parsed.params)
         if isinstance(out, Rejection):
-            return [
-                Reason(
-                    kind=out.kind,
-                    message=out.reason,
-                    evidence=out.evidence,
-                    cause=rejection_cause(out.kind, out.reason),
-                )
-            ]
+            return _rejected(out)
         ans: OracleAnswer = out
         try:
             answer = text_answer(entry.scene, parsed, ans.value, lambda: ans.answer)
         except IllPosed as e:  # the offered options lack the answer
             return [Reason(kind="ill_posed", message=e.reason, field=field, cause="bad_options")]
-        tpl = get_template(ans.template, **self.template_thresholds.get(ans.template, {}))
-        ids, refs = template_referents(ans.params, tpl.param_doc, entry.scene.labels)
-        diff = estimate(template_margins(ans.evidence, tpl.thresholds()), len(ids), refs + 1)
-        row = ans.row.model_dump() | {
-            "text": text,
-            "choices": parsed.choices,
-            "answer": answer,
-        }
-        _fill(res, ans, text, diff, row)
-        res.update(answer=answer, choices=parsed.choices, params=ans.params)
-        self._agreement(prop.answer, row, res)
+        row = ans.row.model_dump() | {"text": text, "choices": parsed.choices, "answer": answer}
+        self._answered(entry, ans, text, row, prop.answer, res)
+        res.update(answer=answer, choices=parsed.choices)
         return []
 
     # ------------------------------------------------------------------ program form

@@ -82,6 +82,17 @@ def test_text_margin_too_small_and_not_visible(validator, demo) -> None:
     assert rejection_cause("ill_posed", "margin 0.010 m < 0.150 m") == "margin_too_small"
 
 
+def test_template_rejections_carry_a_cause_too(validator) -> None:
+    r = validator.validate(
+        {"scene_id": "demo_0", "template": "object_size", "params": {"a": "chair"}}
+    )
+    assert not r["valid"] and r["reasons"][0]["cause"] == "referent_ambiguous", r["reasons"]
+    r = validator.validate(
+        {"scene_id": "demo_0", "template": "object_size", "params": {"a": "yak"}}
+    )
+    assert not r["valid"] and r["reasons"][0]["cause"] == "referent_missing", r["reasons"]
+
+
 def test_frames_must_include_the_named_frames(validator) -> None:
     t = "How far did the camera move in a straight line between frame 1 and frame 5, in metres?"
     assert validator.validate(text(t, frames=[1, 5]))["valid"]
